@@ -1,0 +1,1 @@
+"""Optimizer step functions, schedules, clipping and the descend() driver (pure numpy)."""
