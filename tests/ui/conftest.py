@@ -6,10 +6,17 @@ with DOWNHILL_REQUIRE_BROWSER=1 (set by .ci/run) a missing browser is a failure 
 
 import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
+CHROMIUM = shutil.which("chromium") or shutil.which("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -27,7 +34,9 @@ def pytest_collection_modifyitems(config, items):
     if CHROMIUM or not ui_items:
         return
     if os.environ.get("DOWNHILL_REQUIRE_BROWSER") == "1":
-        raise pytest.UsageError("chromium is missing and DOWNHILL_REQUIRE_BROWSER=1: browser tests cannot run")
+        raise pytest.UsageError(
+            "chromium is missing and DOWNHILL_REQUIRE_BROWSER=1: browser tests cannot run"
+        )
     skip = pytest.mark.skip(reason="BROWSER TESTS SKIPPED: chromium not installed")
     for item in ui_items:
         item.add_marker(skip)
@@ -35,4 +44,143 @@ def pytest_collection_modifyitems(config, items):
 
 def pytest_terminal_summary(terminalreporter):
     if not CHROMIUM:
-        terminalreporter.write_sep("*", "chromium missing: BROWSER TESTS WERE SKIPPED", red=True, bold=True)
+        terminalreporter.write_sep(
+            "*", "chromium missing: BROWSER TESTS WERE SKIPPED", red=True, bold=True
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# A real server and a real browser, shared by the browser tests.
+
+
+ROOT = Path(__file__).resolve().parents[2]
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_http(url, timeout=60.0, proc=None):
+    """Poll until `url` answers 200 (the server is up) or fail with the server's output."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{proc.stdout.read() if proc.stdout else ''}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)  # polling a server process, not waiting in a browser test
+    raise TimeoutError(f"{url} did not answer within {timeout} s")
+
+
+def start_server(command, port):
+    """Start a server process; return it once its page answers."""
+    proc = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/liveness", proc=proc)
+    except Exception:
+        proc.kill()
+        raise
+    return proc
+
+
+def stop_server(proc):
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture(scope="session")
+def server_url():
+    """The app served by `downhill` (the same server the README's `make run` starts)."""
+    port = free_port()
+    command = [
+        str(Path(sys.executable).with_name("downhill")),
+        "--port", str(port), "--address", "127.0.0.1", "--no-browser",
+    ]
+    proc = start_server(command, port)
+    yield f"http://127.0.0.1:{port}/"
+    stop_server(proc)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+class PageRecorder:
+    """What a page did: console errors and every request that tried to leave localhost."""
+
+    def __init__(self):
+        self.console_errors = []
+        self.external_requests = []
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh context (1366×768 laptop) that aborts and records any non-localhost request."""
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    recorder = PageRecorder()
+
+    def guard(route):
+        host = urlparse(route.request.url).hostname or ""
+        if route.request.url.startswith(("data:", "blob:")) or host in LOCAL_HOSTS:
+            route.continue_()
+        else:
+            recorder.external_requests.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", guard)
+    page = context.new_page()
+    page.on("console", lambda m: m.type == "error" and recorder.console_errors.append(m.text))
+    page.on("pageerror", lambda e: recorder.console_errors.append(str(e)))
+    page.recorder = recorder
+    yield page
+    context.close()
+
+
+def wait_for_models(page, names, timeout=30_000):
+    """Wait until the Bokeh document holds every named model (a crashed app script still
+    yields an empty, idle document, so presence of the models is the real check)."""
+    page.wait_for_function(
+        """names => {
+            const docs = (window.Bokeh && window.Bokeh.documents) || [];
+            if (!docs.length) return false;
+            return names.every(n => docs[0].get_model_by_name(n) != null);
+        }""",
+        arg=list(names),
+        timeout=timeout,
+    )
+
+
+def model_property(page, name, prop):
+    """Read a property of a named Bokeh model in the browser (e.g. a source's `data`)."""
+    return page.evaluate(
+        """([name, prop]) => {
+            const m = Bokeh.documents[0].get_model_by_name(name);
+            const v = m[prop];
+            if (v instanceof Map) {
+                const out = {};
+                for (const [k, a] of v) out[k] = Array.from(a);
+                return out;
+            }
+            return v;
+        }""",
+        [name, prop],
+    )
