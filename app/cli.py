@@ -17,4 +17,5 @@ def main(argv=None):
         port=args.port,
         address=args.address,
         show=not args.no_browser,
+        liveness=True,
     )
