@@ -41,9 +41,10 @@ $(ORACLE_VENV)/.installed: scripts/oracle-requirements.txt
 oracle: $(ORACLE_VENV)/.installed
 	PYTHONPATH=$(CURDIR) $(ORACLE_VENV)/bin/python -m pytest -p no:cacheprovider -m oracle tests
 
-# Rewrite the golden trajectories from live torch (commit the result).
+# Rewrite the golden files from live torch (commit the result): every scripts/make_golden*.py.
 golden: $(ORACLE_VENV)/.installed
-	PYTHONPATH=$(CURDIR) $(ORACLE_VENV)/bin/python scripts/make_golden.py
+	@for script in scripts/make_golden*.py; do \
+	  echo "$$script"; PYTHONPATH=$(CURDIR) $(ORACLE_VENV)/bin/python $$script || exit 1; done
 
 bench: $(VENV)/.installed browser
 	$(VENV)/bin/python -m pip install -q -e '.[bench]'
