@@ -1,0 +1,184 @@
+"""descend(): run an optimizer on a landscape and record the path, with divergence and batches."""
+
+import math
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from .core import Optimizer, get
+
+# A run diverges when it lands farther than this many display widths from the display centre.
+DIVERGENCE_WIDTHS = 1e6
+CHUNK_RUNS = 4096
+
+
+@dataclass(frozen=True)
+class Run:
+    """One descent (or a batch of independent descents sharing the leading axes of ``start``).
+
+    points       (steps + 1, ..., d)  the start and every iterate; NaN from ``diverged_at`` on
+    losses       (steps + 1, ...)     the FULL-data loss at each point (also for mini-batch runs)
+    diverged_at  int for a single run, an int array of the batch shape otherwise; −1 = never
+    batches      (steps, k) int array: the data indices step i used (all n of them, in order,
+                 for full-batch descent); None on landscapes without data
+    grads        (steps + 1, ..., d)  the FULL-data gradient at each point, computed when first
+                 read; NaN where the run has diverged (and wherever it is not finite)
+    """
+
+    points: np.ndarray
+    losses: np.ndarray
+    diverged_at: int | np.ndarray
+    batches: np.ndarray | None
+    _grad: Callable = field(repr=False, compare=False)
+
+    @cached_property
+    def grads(self):
+        with np.errstate(all="ignore"):
+            grads = np.asarray(self._grad(self.points), dtype=np.float64)
+            grads[~np.isfinite(grads)] = np.nan
+        grads[np.isnan(self.points).any(axis=-1)] = np.nan
+        return grads
+
+
+def _dimension(landscape):
+    bounds = np.asarray(landscape.bounds, dtype=np.float64)
+    if bounds.shape == (2,):  # a 1-D curve: (wmin, wmax)
+        return bounds.reshape(1, 2)
+    return bounds
+
+
+def _as_count(name, value, minimum):
+    try:
+        value = operator.index(value)
+    except TypeError:
+        raise ValueError(f"{name} must be an integer, got {value!r}") from None
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def minibatches(n, batch_size, steps, seed=0):
+    """The data indices of each step's mini-batch, an int array of shape (steps, batch_size).
+
+    Epoch-wise shuffling without replacement, like torch's DataLoader(shuffle=True,
+    drop_last=True): each epoch is a fresh permutation of range(n) (np.random.default_rng(seed))
+    cut into n // batch_size batches of batch_size indices; the leftover n % batch_size indices
+    of each epoch are not used.
+    """
+    n = _as_count("n", n, 1)
+    batch_size = _as_count("batch_size", batch_size, 1)
+    steps = _as_count("steps", steps, 0)
+    if batch_size > n:
+        raise ValueError(f"batch_size must be at most the number of data points ({n}), "
+                         f"got {batch_size}")
+    per_epoch = n // batch_size
+    rng = np.random.default_rng(seed)
+    epochs = [rng.permutation(n)[: per_epoch * batch_size]
+              for _ in range(math.ceil(steps / per_epoch))]
+    flat = np.concatenate(epochs) if epochs else np.zeros(0, dtype=np.int64)
+    return flat.reshape(-1, batch_size)[:steps].astype(np.int64)
+
+
+def descend(landscape, opt, start, steps=100, batch_size=None, seed=0):
+    """Run ``opt`` on ``landscape`` from ``start`` for ``steps`` updates; returns a :class:`Run`.
+
+    ``start`` has shape (..., d): d = 2 on a landscape, d = 1 on a 1-D curve (where a plain
+    number is also accepted and means shape (1,)); leading axes are independent runs, stepped
+    together. ``opt`` is an :class:`Optimizer` (or an optimizer name, with its defaults).
+
+    Divergence: a run diverges at the first point whose loss or coordinates are not finite, or
+    that lies more than 1e6 display widths from the display centre along some axis
+    (|pᵢ − cᵢ| > 1e6·(maxᵢ − minᵢ), from ``landscape.bounds``). ``diverged_at`` is that point's
+    index; from it on the run's points, losses and grads are NaN and the run stops moving.
+    The output never holds ±inf and no numpy warning escapes.
+
+    Mini-batches, on landscapes with ``data`` (whose loss and grad take ``batch=``):
+    ``batch_size`` None or n = full batch (exactly gradient descent on the full loss), 1 = SGD,
+    k = mini-batches of k, drawn by :func:`minibatches` from ``seed``; every run in a batch of
+    runs sees the same mini-batches. The optimizer steps on the mini-batch gradient, but
+    ``losses`` and ``grads`` record the full-data loss and gradient at every point.
+    """
+    if isinstance(opt, str):
+        opt = get(opt)
+    if not isinstance(opt, Optimizer):
+        raise ValueError(f"opt must be an Optimizer from optimizers.get(), got {opt!r}")
+    steps = _as_count("steps", steps, 0)
+    bounds = _dimension(landscape)
+    d = bounds.shape[0]
+    start = np.asarray(start, dtype=np.float64)
+    if d == 1 and start.ndim == 0:
+        start = start.reshape(1)
+    if start.ndim == 0 or start.shape[-1] != d:
+        raise ValueError(f"start must have shape (..., {d}) on {landscape!r}, "
+                         f"got shape {start.shape}")
+
+    if d == 1:  # curves take w of shape (...): drop and restore the length-1 axis
+        def loss(p, **batch):
+            return landscape.loss(p[..., 0], **batch)
+
+        def grad(p, **batch):
+            return landscape.grad(p[..., 0], **batch)[..., np.newaxis]
+    else:
+        loss, grad = landscape.loss, landscape.grad
+
+    data = getattr(landscape, "data", None)
+    batches = None
+    if data is not None:
+        n = len(data[0])
+        if batch_size is None or batch_size == n:
+            batches = np.broadcast_to(np.arange(n), (steps, n))
+        else:
+            batches = minibatches(n, batch_size, steps, seed)
+    elif batch_size is not None:
+        raise ValueError(f"{landscape!r} has no data to draw mini-batches from; "
+                         f"use batch_size=None")
+    full_batch = batches is None or batches.shape[1] == len(data[0])
+
+    runs = start.shape[:-1]
+    flat_start = start.reshape(-1, d)
+    points = np.empty((steps + 1, *flat_start.shape))
+    losses = np.empty((steps + 1, flat_start.shape[0]))
+    diverged_at = np.full(flat_start.shape[0], -1, dtype=np.int64)
+    box = (bounds.mean(axis=1), DIVERGENCE_WIDTHS * (bounds[:, 1] - bounds[:, 0]))
+    # Runs are independent, so they are stepped in chunks small enough for the CPU cache:
+    # on 40,000 runs that is about three times faster than stepping all at once.
+    for first in range(0, flat_start.shape[0], CHUNK_RUNS):
+        chunk = slice(first, first + CHUNK_RUNS)
+        _descend_chunk(loss, grad, opt, flat_start[chunk], batches, full_batch, box,
+                       points[:, chunk], losses[:, chunk], diverged_at[chunk])
+
+    diverged_at = int(diverged_at[0]) if not runs else diverged_at.reshape(runs)
+    return Run(points.reshape(steps + 1, *start.shape), losses.reshape(steps + 1, *runs),
+               diverged_at, batches, grad)
+
+
+def _descend_chunk(loss, grad, opt, start, batches, full_batch, box, points, losses,
+                   diverged_at):
+    """descend() on runs of shape (r, d), writing into points, losses and diverged_at."""
+    centre = np.tile(box[0], (start.shape[0], 1))  # contiguous: fast elementwise comparisons
+    limit = np.tile(box[1], (start.shape[0], 1))
+    alive = np.ones(start.shape[0], dtype=bool)
+    with np.errstate(all="ignore"):
+        params = start.copy()
+        state = opt.init(params)
+        for k in range(len(points)):
+            point_loss = loss(params)
+            finite = np.isfinite(point_loss)
+            within = np.abs(params - centre) <= limit  # False for NaN coordinates
+            if not (finite.all() and within.all()):
+                inside = finite & within.all(axis=-1)
+                lost = alive & ~inside
+                if lost.any():
+                    diverged_at[lost] = k
+                    alive &= inside
+                    params = np.where(alive[:, np.newaxis], params, np.nan)
+                point_loss = np.where(alive, point_loss, np.nan)
+            points[k] = params
+            losses[k] = point_loss
+            if k == len(points) - 1:
+                break
+            step_grad = grad(params) if full_batch else grad(params, batch=batches[k])
+            params, state = opt.step(params, step_grad, state)
