@@ -27,12 +27,12 @@ class Gate(NamedTuple):
     local: Callable     # local(*inputs, out) -> (∂out/∂input_0, ...)
 
 
-_erf_object = np.frompyfunc(math.erf, 1, 1)
+_erfc_object = np.frompyfunc(math.erfc, 1, 1)
 
 
-def erf(x):
-    """The error function to full double precision (math.erf, elementwise over arrays)."""
-    return np.asarray(_erf_object(x), dtype=np.float64)[()]
+def erfc(x):
+    """The complementary error function to full double precision (math.erfc, elementwise)."""
+    return np.asarray(_erfc_object(x), dtype=np.float64)[()]
 
 
 _SQRT_HALF = math.sqrt(0.5)
@@ -40,8 +40,9 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
 def _normal_cdf(a):
-    """Φ(a) = ½(1 + erf(a/√2))"""
-    return 0.5 * (1.0 + erf(a * _SQRT_HALF))
+    """Φ(a) = ½(1 + erf(a/√2)) = ½·erfc(−a/√2); erfc keeps full precision in the left tail,
+    where 1 + erf(·) would cancel."""
+    return 0.5 * erfc(-a * _SQRT_HALF)
 
 
 def _sigmoid(a):

@@ -35,6 +35,7 @@ class CircuitLandscape:
     min_value = None
     smooth = False
     log_color = False
+    variables = ("x", "y")   # the axes, as landscapes' ``variables``
 
     def __init__(self, text: str, bounds=DEFAULT_BOUNDS, start=None, lr: float = 0.1,
                  title: str | None = None):
@@ -50,11 +51,12 @@ class CircuitLandscape:
         if start is None:
             # (4, 3) in the default bounds, as the bowl's start.
             start = (x_min + 0.9 * (x_max - x_min), y_min + 0.8 * (y_max - y_min))
-        self.start = np.array(start, dtype=np.float64)
-        if self.start.shape != (2,) or not np.all(np.isfinite(self.start)):
+        self.start = tuple(float(v) for v in np.asarray(start, dtype=np.float64).ravel())
+        if len(self.start) != 2 or not all(math.isfinite(v) for v in self.start):
             raise ValueError(f"start must be two finite numbers, not {start!r}")
         self.lr = float(lr)
-        self.minima = np.empty((0, 2))
+        self.minima = np.zeros((0, 2))
+        self.minima.setflags(write=False)
         self.formula = self.circuit.latex
         self.title = title if title is not None else f"f(x, y) = {self.circuit.output_node.text}"
         self.description = (
