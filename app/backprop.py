@@ -1,33 +1,485 @@
-"""Lesson 3 — Backpropagation: the gate circuit f = (x+y)·z + max(x, w)."""
+"""Lesson 3 — Backpropagation: the gate circuit f = (x+y)·z + max(x, w).
 
+Every number on screen comes from `circuits` (values, local gradients, what each gate sends
+down its wires) and, for the neuron's update, from `optimizers`; this view draws them and
+reveals them one gate at a time.
+
+Animation: "Forward" and "Backward" start a session-scoped periodic callback that reveals one
+gate per tick and removes itself when the pass is complete, when another button takes over,
+and when the browser session closes.
+"""
+
+import math
+
+import numpy as np
 import panel as pn
 import param
+from bokeh.events import DoubleTap, Tap
+
+import circuits
+import optimizers
+from app.circuit_view import (
+    GRAD_COLOR,
+    VALUE_COLOR,
+    CircuitFigure,
+    active_gate,
+    layout,
+    number_label,
+    total_steps,
+)
 
 INTRO = (
     "A model is a composition of simple functions, drawn here as a circuit of gates. "
-    "The **forward** pass computes each gate's value from left to right; the **backward** "
-    "pass applies the chain rule from the output back to the inputs: every gate multiplies "
-    "the gradient arriving from above (the *upstream* gradient) by its own *local* gradient. "
-    "One backward pass gives the gradient with respect to every input at once."
+    "The **forward** pass computes each gate's value from left to right. The **backward** pass "
+    "applies the chain rule from the output back to the inputs: each gate multiplies the "
+    "gradient arriving from its output (the *upstream* gradient) by its own *local* gradient "
+    "and sends the product down each input wire. One backward pass yields the gradient with "
+    "respect to every input at once; an input used twice adds up what arrives on both wires."
 )
 FORMULA = (
-    r"$\dfrac{\partial f}{\partial \text{input}} = "
-    r"\dfrac{\partial f}{\partial \text{gate}} \cdot "
-    r"\dfrac{\partial\, \text{gate}}{\partial\, \text{input}}"
+    r"$\dfrac{\partial f}{\partial\,\mathrm{input}} = "
+    r"\underbrace{\dfrac{\partial f}{\partial\,\mathrm{gate}}}_{\text{upstream}} \cdot "
+    r"\underbrace{\dfrac{\partial\,\mathrm{gate}}{\partial\,\mathrm{input}}}_{\text{local}}"
     r"\qquad f = (x+y)\,z + \max(x, w)$"
 )
+LEGEND = (
+    f"<span style='color:{VALUE_COLOR};font-weight:bold'>bold green above a wire: forward "
+    f"value</span> &nbsp;·&nbsp; <span style='color:{GRAD_COLOR};font-style:italic'>italic "
+    "red below a wire: gradient ∂f/∂(wire)</span> &nbsp;·&nbsp; tap a gate to see its rule"
+)
+DEFAULT_EXPRESSION = "(x+y)*z + max(x, w)"
+NEURON_EXPRESSION = "(x*w + b - y)**2"
+NEURON_LEARNING_RATE = 0.01
+INPUT_LIMIT = 1000.0
+ANIMATION_PERIOD_MS = 700
+CUSTOM = "Custom expression"
+
+# Each preset: the expression and the inputs that make the lesson's worked example.
+PRESETS = {
+    "(x+y)·z + max(x, w), max picks x": (DEFAULT_EXPRESSION,
+                                           {"x": -2, "y": 5, "z": -4, "w": -3}),
+    "(x+y)·z + max(x, w), max picks w": (DEFAULT_EXPRESSION,
+                                           {"x": -2, "y": 5, "z": -4, "w": -1}),
+    "(x+y)·z at (−2, 5, −4)": ("(x+y)*z", {"x": -2, "y": 5, "z": -4}),
+    "One neuron (x·w + b − y)²": (NEURON_EXPRESSION, {"x": 2, "w": 0.5, "b": 0.1, "y": 3}),
+    "Chain rule (2x + 3)² at x = 1": ("(2*x + 3)**2", {"x": 1}),
+    "Sigmoid neuron σ(w0·x0 + w1·x1 + w2)": (
+        "sigmoid(w0*x0 + w1*x1 + w2)", {"w0": 2, "x0": -1, "w1": -3, "x1": -2, "w2": -3}),
+    "ReLU neuron relu(x·w + b)": ("relu(x*w + b)", {"x": 2, "w": 0.5, "b": 0.1}),
+}
+PATTERNS = (("a + b", "add distributes"), ("a * b", "multiply switches"),
+            ("max(a, b)", "max routes"))
+PATTERN_SPACING = 2.7
+
+
+def _finite(circuit) -> bool:
+    return all(np.all(np.isfinite(node.value)) and np.all(np.isfinite(node.grad))
+               for node in circuit.nodes)
+
+
+def _short(text: str, limit: int = 28) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class Backpropagation(pn.viewable.Viewer):
-    """The backpropagation lesson: a circuit with forward values and backward gradients."""
+    """The backpropagation lesson: forward values and backward gradients on a gate circuit."""
 
-    expression = param.String(default="(x+y)*z + max(x, w)", doc="The circuit's formula")
+    expression = param.String(default=DEFAULT_EXPRESSION, doc="The circuit's formula")
+    preset = param.Selector(default=next(iter(PRESETS)), objects=[*PRESETS, CUSTOM])
+    upstream = param.Number(default=1.0, doc="∂(final)/∂f fed into the output")
+    progress = param.Integer(default=0, bounds=(0, None), doc="Animation step (see reveal)")
+    pattern_a = param.Number(default=3.0, bounds=(-10, 10), doc="Pattern gates' first input")
+    pattern_b = param.Number(default=-1.0, bounds=(-10, 10), doc="Pattern gates' second input")
 
     def __init__(self, **params):
         super().__init__(**params)
-        self._intro = pn.pane.Markdown(INTRO, sizing_mode="stretch_width")
-        self._formula = pn.pane.LaTeX(FORMULA, styles={"font-size": "1.2em"})
-        self._layout = pn.Column(self._intro, self._formula, sizing_mode="stretch_width")
+        self.values: dict[str, float] = {}
+        self.selected = None
+        self.circuit = None
+        self.places = {}
+        self._animation = None
+        self._animation_target = 0
+        self._reverting = False
+        self._stepped = False  # the last change of `progress` was a Step or an animation frame
+
+        self.view = CircuitFigure("circuit", height=380)
+        self.patterns = CircuitFigure("pattern", height=230)
+        self.view.figure.on_event(Tap, self._tapped)
+        self.view.figure.on_event(DoubleTap, self._tapped)
+
+        self.preset_select = pn.widgets.Select.from_param(self.param.preset, name="Preset")
+        self.expression_input = pn.widgets.TextInput(
+            name="Expression", value=self.expression, max_length=circuits.MAX_LENGTH,
+            placeholder="e.g. relu(x*w + b), then Enter",
+        )
+        self.draw_button = pn.widgets.Button(name="Draw circuit", button_type="default")
+        self.error = pn.pane.Alert("", alert_type="danger", visible=False, margin=(0, 10))
+        self.upstream_slider = self._input_slider("Upstream gradient", self.upstream)
+        self.forward_button = pn.widgets.Button(name="Forward", button_type="success")
+        self.backward_button = pn.widgets.Button(name="Backward", button_type="danger")
+        self.step_button = pn.widgets.Button(name="Step", button_type="primary")
+        self.show_all_button = pn.widgets.Button(name="Show all", button_type="default")
+        self.sliders: dict[str, pn.widgets.EditableFloatSlider] = {}
+        self.inputs_box = pn.Column(margin=0)
+        self.status = pn.pane.Markdown("", sizing_mode="stretch_width", margin=(0, 10))
+        self.gate_info = pn.pane.Markdown(
+            "Tap a gate to see what it does to the gradient.", sizing_mode="stretch_width",
+            margin=(0, 10), styles={"font-size": "1.05em"},
+        )
+        self.update_note = pn.pane.Markdown("", sizing_mode="stretch_width", margin=(0, 10),
+                                            visible=False)
+        self.pattern_a_slider = pn.widgets.EditableFloatSlider.from_param(
+            self.param.pattern_a, name="Input a", step=0.1, width=260)
+        self.pattern_b_slider = pn.widgets.EditableFloatSlider.from_param(
+            self.param.pattern_b, name="Input b", step=0.1, width=260)
+        self.pattern_circuits = [circuits.parse(text) for text, _ in PATTERNS]
+        self.pattern_places = [layout(c.nodes) for c in self.pattern_circuits]
+
+        self.expression_input.param.watch(self._expression_typed, "value")
+        self.draw_button.on_click(lambda event: self._expression_typed(None))
+        self.upstream_slider.param.watch(self._upstream_moved, "value")
+        self.forward_button.on_click(lambda event: self.play_forward())
+        self.backward_button.on_click(lambda event: self.play_backward())
+        self.step_button.on_click(lambda event: self.step())
+        self.show_all_button.on_click(lambda event: self.show_all())
+        if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+            pn.state.on_session_destroyed(lambda context: self._stop_animation())
+
+        self._load(*PRESETS[self.preset])
+        self._draw_patterns()
+        self._layout = self._build_layout()
+
+    # ---------------------------------------------------------------- layout
+
+    def _build_layout(self):
+        controls = pn.Column(
+            self.preset_select,
+            self.expression_input,
+            pn.Row(self.draw_button, margin=(0, 5)),
+            self.error,
+            pn.pane.Markdown("**Inputs**", margin=(5, 10, 0, 10)),
+            self.inputs_box,
+            self.upstream_slider,
+            pn.Row(self.forward_button, self.backward_button, margin=(5, 5)),
+            pn.Row(self.step_button, self.show_all_button, margin=(0, 5)),
+            width=320,
+        )
+        circuit_column = pn.Column(
+            pn.pane.Bokeh(self.view.figure, sizing_mode="stretch_width"),
+            pn.pane.HTML(LEGEND, margin=(0, 10), styles={"font-size": "1.05em"}),
+            self.status,
+            self.gate_info,
+            self.update_note,
+            sizing_mode="stretch_width",
+        )
+        patterns = pn.Column(
+            pn.pane.Markdown(
+                "### Gate patterns (upstream gradient 1)\n"
+                "**add** copies the gradient to every input; **multiply** gives each input the "
+                "*other* input's value (large inputs, large gradients); **max** sends it all "
+                "to the larger input and zero to the other.",
+                sizing_mode="stretch_width",
+            ),
+            pn.Row(
+                pn.Column(self.pattern_a_slider, self.pattern_b_slider, width=280),
+                pn.pane.Bokeh(self.patterns.figure, sizing_mode="stretch_width"),
+                sizing_mode="stretch_width",
+            ),
+            sizing_mode="stretch_width",
+        )
+        return pn.Column(
+            pn.pane.Markdown(INTRO, sizing_mode="stretch_width", styles={"font-size": "1.05em"}),
+            pn.pane.LaTeX(FORMULA, styles={"font-size": "1.15em"}),
+            pn.Row(controls, circuit_column, sizing_mode="stretch_width"),
+            patterns,
+            sizing_mode="stretch_width",
+        )
 
     def __panel__(self):
         return self._layout
+
+    def _input_slider(self, label, value):
+        return pn.widgets.EditableFloatSlider(
+            name=label, value=float(value), start=-10.0, end=10.0, step=0.1,
+            fixed_start=-INPUT_LIMIT, fixed_end=INPUT_LIMIT, width=290,
+        )
+
+    # ---------------------------------------------------------------- the circuit
+
+    def _evaluate(self, circuit, values, upstream):
+        """Run both passes; a message (and no change) if any number is not finite."""
+        circuit.forward(**values)
+        circuit.backward(upstream)
+        if not _finite(circuit):
+            shown = ", ".join(f"{k} = {number_label(v)}" for k, v in values.items())
+            raise circuits.ExpressionError(
+                f"the numbers overflow at {shown or 'these inputs'} (a value or gradient is "
+                "infinite or undefined); the circuit keeps its last finite numbers")
+
+    def _load(self, expression, values):
+        """Parse, evaluate and draw `expression` with `values`; on error keep the last one."""
+        try:
+            circuit = circuits.parse(expression)
+            merged = {name: float(values.get(name, self.values.get(name, 1.0)))
+                      for name in circuit.variables}
+            for name, value in merged.items():
+                if not (math.isfinite(value) and abs(value) <= INPUT_LIMIT):
+                    raise circuits.ExpressionError(
+                        f"{name} must be a finite number between −1000 and 1000")
+            self._evaluate(circuit, merged, self.upstream)
+        except circuits.ExpressionError as error:
+            self._show_error(str(error))
+            return False
+        self._stop_animation()
+        self._stepped = False
+        self.circuit, self.values, self.selected = circuit, merged, None
+        self.places = layout(circuit.nodes)
+        with param.parameterized.discard_events(self):
+            self.expression = expression
+            self.progress = total_steps(circuit)
+        self._reverting = True
+        try:
+            self.expression_input.value = expression
+        finally:
+            self._reverting = False
+        self._show_error("")
+        self._rebuild_sliders()
+        self.gate_info.object = "Tap a gate to see what it does to the gradient."
+        self._redraw()
+        return True
+
+    def _rebuild_sliders(self):
+        sliders = []
+        for name in self.circuit.variables:
+            slider = self.sliders.get(name)
+            if slider is None:
+                slider = self._input_slider(name, self.values[name])
+                slider.param.watch(lambda event, name=name: self._input_moved(name, event),
+                                   "value")
+                self.sliders[name] = slider
+            else:
+                self._set_quietly(slider, self.values[name])
+            sliders.append(slider)
+        self.inputs_box.objects = sliders
+
+    def _set_quietly(self, slider, value):
+        self._reverting = True
+        try:
+            if value < slider.start:
+                slider.start = value
+            if value > slider.end:
+                slider.end = value
+            slider.value = value
+        finally:
+            self._reverting = False
+
+    def _show_error(self, message):
+        self.error.object = message
+        self.error.visible = bool(message)
+
+    def _expression_typed(self, event):
+        if self._reverting:
+            return
+        text = self.expression_input.value
+        if len(text) > circuits.MAX_LENGTH:
+            self._show_error(f"at most {circuits.MAX_LENGTH} characters")
+            return
+        if self._load(text, self.values):
+            preset = next((name for name, (expr, _) in PRESETS.items()
+                           if expr == text and name == self.preset), CUSTOM)
+            with param.parameterized.discard_events(self):
+                self.preset = preset
+
+    @param.depends("preset", watch=True)
+    def _preset_chosen(self):
+        if self.preset in PRESETS:
+            expression, values = PRESETS[self.preset]
+            self._load(expression, values)
+
+    def _input_moved(self, name, event):
+        if self._reverting or self.circuit is None:
+            return
+        values = {**self.values, name: event.new}
+        if self._try(values, self.upstream):
+            self.values = values
+        else:
+            self._set_quietly(self.sliders[name], event.old)
+
+    def _upstream_moved(self, event):
+        if self._reverting or self.circuit is None:
+            return
+        if self._try(self.values, event.new):
+            self.upstream = event.new
+        else:
+            self._set_quietly(self.upstream_slider, event.old)
+
+    def _try(self, values, upstream) -> bool:
+        """Re-run the circuit with new inputs; on bad numbers restore the last good ones."""
+        bad = [k for k, v in values.items() if v is None or not math.isfinite(v)]
+        if upstream is None or not math.isfinite(upstream):
+            bad.append("the upstream gradient")
+        try:
+            if bad:
+                raise circuits.ExpressionError(f"{bad[0]} must be a finite number")
+            self._evaluate(self.circuit, values, upstream)
+        except circuits.ExpressionError as error:
+            self._show_error(str(error))
+            self._evaluate(self.circuit, self.values, self.upstream)
+            return False
+        self._show_error("")
+        self._redraw()
+        return True
+
+    # ---------------------------------------------------------------- animation
+
+    def play_forward(self):
+        """Clear the numbers and reveal the values gate by gate, inputs to output."""
+        self.progress = 0
+        self._animate(len(self.circuit.forward_order))
+
+    def play_backward(self):
+        """Show every value, clear the gradients, then reveal them gate by gate from the output."""
+        self.progress = len(self.circuit.forward_order)
+        self._animate(total_steps(self.circuit))
+
+    def step(self):
+        """One gate further (forward, then backward); after the last step start over."""
+        self._stop_animation()
+        self._stepped = True
+        self.progress = 0 if self.progress >= total_steps(self.circuit) else self.progress + 1
+
+    def show_all(self):
+        self._stop_animation()
+        self._stepped = False
+        self.progress = total_steps(self.circuit)
+        self._redraw()
+
+    def _animate(self, target):
+        self._stop_animation()
+        self._stepped = True
+        self._animation_target = target
+        if self.progress < target:
+            self._animation = pn.state.add_periodic_callback(
+                self.tick, period=ANIMATION_PERIOD_MS)
+
+    def tick(self):
+        """One animation frame: reveal the next gate; the callback ends itself at the target."""
+        if self.progress < self._animation_target:
+            self.progress += 1
+        if self.progress >= self._animation_target:
+            self._stop_animation()
+
+    @property
+    def animating(self) -> bool:
+        return self._animation is not None
+
+    def _stop_animation(self):
+        if self._animation is not None:
+            self._animation.stop()
+            self._animation = None
+
+    @param.depends("progress", watch=True)
+    def _progress_moved(self):
+        self._redraw()
+
+    # ---------------------------------------------------------------- drawing
+
+    def _redraw(self):
+        with pn.io.hold():
+            self.view.draw([(self.circuit, self.places, 0.0, self.progress)], self.selected,
+                           highlight=self.progress < total_steps(self.circuit) or self._stepped)
+            self.status.object = self._status_text()
+            if self.selected is not None:
+                self.gate_info.object = self._node_text(self.selected)
+            self.update_note.object = self._update_text()
+            self.update_note.visible = bool(self.update_note.object)
+
+    def _name(self, node_id):
+        node = self.circuit.nodes[node_id]
+        if node.kind == "gate":
+            return f"the {node.label} gate"
+        return node.label
+
+    def _status_text(self):
+        circuit = self.circuit
+        gates = len(circuit.forward_order)
+        progress = self.progress
+        output = circuit.nodes[circuit.output]
+        if progress >= total_steps(circuit):
+            grads = " · ".join(f"∂f/∂{name} = **{number_label(grad)}**"
+                               for name, grad in circuit.gradients.items())
+            return (f"**Done.** f = **{number_label(output.value)}** (upstream "
+                    f"{number_label(output.grad)}) · {grads or 'no variables'}")
+        if progress == 0:
+            return f"**Forward, step 0 of {gates}:** only the inputs are known."
+        if progress <= gates:
+            node = circuit.nodes[active_gate(circuit, progress)]
+            args = ", ".join(number_label(circuit.nodes[s].value) for s in node.inputs)
+            return (f"**Forward, step {progress} of {gates}:** {self._name(node.id)} computes "
+                    f"{_short(node.text)} = **{number_label(node.value)}** from {args}.")
+        if progress == gates + 1:
+            return (f"**Backward, start:** the output wire carries the upstream gradient "
+                    f"**{number_label(output.grad)}**.")
+        node = circuit.nodes[active_gate(circuit, progress)]
+        sends = ", ".join(f"**{number_label(g)}** to {self._name(s)}"
+                          for s, g in zip(node.inputs, node.downstream_grads, strict=True))
+        locals_ = ", ".join(number_label(g) for g in node.local_grads)
+        return (f"**Backward, step {progress - gates - 1} of {gates}:** {self._name(node.id)} "
+                f"takes upstream {number_label(node.grad)} × local ({locals_}) and sends {sends}.")
+
+    def _node_text(self, node_id):
+        node = self.circuit.nodes[node_id]
+        if node.kind == "gate":
+            ins = ", ".join(f"{_short(self.circuit.nodes[s].text, 18)} = "
+                            f"{number_label(self.circuit.nodes[s].value)}" for s in node.inputs)
+            locals_ = ", ".join(
+                f"∂/∂({_short(self.circuit.nodes[s].text, 18)}) = {number_label(g)}"
+                for s, g in zip(node.inputs, node.local_grads, strict=True))
+            sends = ", ".join(number_label(g) for g in node.downstream_grads)
+            return (f"**{node.label} gate — {node.role}.**  \nInputs {ins}; value "
+                    f"{number_label(node.value)}. Local gradients {locals_}. Upstream "
+                    f"{number_label(node.grad)} × local → sends {sends}.")
+        arriving = [self.circuit.nodes[target].downstream_grads[slot]
+                    for target, slot in node.outputs]
+        parts = " + ".join(number_label(g) for g in arriving) or "0"
+        return (f"**{node.label} — {node.role}.**  \nValue {number_label(node.value)}; "
+                f"gradient {parts} = **{number_label(node.grad)}**.")
+
+    def _update_text(self):
+        """For the neuron: one SGD step on w and b with η = 0.01 (computed by optimizers)."""
+        if self.expression != NEURON_EXPRESSION:
+            return ""
+        grads = self.circuit.gradients
+        params = np.array([self.values["w"], self.values["b"]])
+        opt = optimizers.get("sgd", lr=NEURON_LEARNING_RATE)
+        new, _ = opt.step(params, np.array([grads["w"], grads["b"]]), opt.init(params))
+        return (f"**One SGD step, η = {NEURON_LEARNING_RATE}:** w ← w − η·∂L/∂w = "
+                f"**{number_label(new[0])}**, b ← b − η·∂L/∂b = **{number_label(new[1])}** "
+                f"(ŷ = x·w + b = {number_label(self.circuit.nodes[self._prediction_id()].value)}"
+                f", L = {number_label(self.circuit.value)}).")
+
+    def _prediction_id(self):
+        """The node computing x·w + b in the neuron's circuit."""
+        return next(n.id for n in self.circuit.nodes if n.op == "add")
+
+    # ---------------------------------------------------------------- taps
+
+    def _tapped(self, event):
+        node_id = self.view.node_at(event.x, event.y)
+        self.selected = node_id if node_id is not None and node_id >= 0 else None
+        if self.selected is None:
+            self.gate_info.object = "Tap a gate to see what it does to the gradient."
+        self._redraw()
+
+    # ---------------------------------------------------------------- patterns
+
+    @param.depends("pattern_a", "pattern_b", watch=True)
+    def _draw_patterns(self):
+        values = {"a": self.pattern_a, "b": self.pattern_b}
+        parts = []
+        for index, circuit in enumerate(self.pattern_circuits):
+            circuit.forward(**values)
+            circuit.backward(1.0)
+            parts.append((circuit, self.pattern_places[index], index * PATTERN_SPACING,
+                          total_steps(circuit)))
+        self.patterns.draw(parts, titles=[title for _, title in PATTERNS])
