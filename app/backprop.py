@@ -107,18 +107,18 @@ class Backpropagation(pn.viewable.Viewer):
         self.view.figure.on_event(Tap, self._tapped)
         self.view.figure.on_event(DoubleTap, self._tapped)
 
-        self.preset_select = pn.widgets.Select.from_param(self.param.preset, name="Preset")
+        self.preset_select = pn.widgets.Select.from_param(self.param.preset, label="Preset")
         self.expression_input = pn.widgets.TextInput(
-            name="Expression", value=self.expression, max_length=circuits.MAX_LENGTH,
+            label="Expression", value=self.expression, max_length=circuits.MAX_LENGTH,
             placeholder="e.g. relu(x*w + b), then Enter",
         )
-        self.draw_button = pn.widgets.Button(name="Draw circuit", button_type="default")
+        self.draw_button = pn.widgets.Button(label="Draw circuit", color="default")
         self.error = pn.pane.Alert("", alert_type="danger", visible=False, margin=(0, 10))
         self.upstream_slider = self._input_slider("Upstream gradient", self.upstream)
-        self.forward_button = pn.widgets.Button(name="Forward", button_type="success")
-        self.backward_button = pn.widgets.Button(name="Backward", button_type="danger")
-        self.step_button = pn.widgets.Button(name="Step", button_type="primary")
-        self.show_all_button = pn.widgets.Button(name="Show all", button_type="default")
+        self.forward_button = pn.widgets.Button(label="Forward", color="success")
+        self.backward_button = pn.widgets.Button(label="Backward", color="danger")
+        self.step_button = pn.widgets.Button(label="Step", color="primary")
+        self.show_all_button = pn.widgets.Button(label="Show all", color="default")
         self.sliders: dict[str, pn.widgets.EditableFloatSlider] = {}
         self.inputs_box = pn.Column(margin=0)
         self.status = pn.pane.Markdown("", sizing_mode="stretch_width", margin=(0, 10))
@@ -129,9 +129,9 @@ class Backpropagation(pn.viewable.Viewer):
         self.update_note = pn.pane.Markdown("", sizing_mode="stretch_width", margin=(0, 10),
                                             visible=False)
         self.pattern_a_slider = pn.widgets.EditableFloatSlider.from_param(
-            self.param.pattern_a, name="Input a", step=0.1, width=260)
+            self.param.pattern_a, label="Input a", step=0.1, width=260)
         self.pattern_b_slider = pn.widgets.EditableFloatSlider.from_param(
-            self.param.pattern_b, name="Input b", step=0.1, width=260)
+            self.param.pattern_b, label="Input b", step=0.1, width=260)
         self.pattern_circuits = [circuits.parse(text) for text, _ in PATTERNS]
         self.pattern_places = [layout(c.nodes) for c in self.pattern_circuits]
 
@@ -200,7 +200,7 @@ class Backpropagation(pn.viewable.Viewer):
 
     def _input_slider(self, label, value):
         return pn.widgets.EditableFloatSlider(
-            name=label, value=float(value), start=-10.0, end=10.0, step=0.1,
+            label=label, value=float(value), start=-10.0, end=10.0, step=0.1,
             fixed_start=-INPUT_LIMIT, fixed_end=INPUT_LIMIT, width=290,
         )
 
