@@ -11,9 +11,16 @@ Landscapes hold no state; ``get`` returns one shared instance per id.
 
 from __future__ import annotations
 
-# Imported in teaching order: the registry lists landscapes in the order they are declared.
-from . import curves as _curves  # noqa: F401
+# The registry lists landscapes in the order their classes are declared, so the modules are
+# imported in teaching order (hence no import sorting here).
+# isort: off
 from . import quadratic as _quadratic  # noqa: F401
+from . import classic as _classic  # noqa: F401
+from . import saddles as _saddles  # noqa: F401
+from . import data as _data  # noqa: F401
+from . import curves as _curves  # noqa: F401
+
+# isort: on
 from ._base import _CURVES, _LANDSCAPES, Curve, Landscape, UnknownId, _registered
 
 __all__ = ["Curve", "Landscape", "UnknownId", "curve", "curves", "get", "names"]

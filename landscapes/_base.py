@@ -51,14 +51,18 @@ def _points(p) -> np.ndarray:
 
 
 def _vector(gx, gy, like: np.ndarray) -> np.ndarray:
-    out = np.empty(like.shape + (2,), dtype=like.dtype)
+    """(gx, gy) stacked on a last axis of 2, broadcast to like's shape, in like's dtype."""
+    shape = np.broadcast_shapes(like.shape, np.shape(gx), np.shape(gy))
+    out = np.empty(shape + (2,), dtype=like.dtype)
     out[..., 0] = gx
     out[..., 1] = gy
     return out
 
 
 def _matrix(hxx, hxy, hyy, like: np.ndarray) -> np.ndarray:
-    out = np.empty(like.shape + (2, 2), dtype=like.dtype)
+    """The symmetric [[hxx, hxy], [hxy, hyy]] on two last axes, broadcast like _vector."""
+    shape = np.broadcast_shapes(like.shape, np.shape(hxx), np.shape(hxy), np.shape(hyy))
+    out = np.empty(shape + (2, 2), dtype=like.dtype)
     out[..., 0, 0] = hxx
     out[..., 0, 1] = hxy
     out[..., 1, 0] = hxy
@@ -103,7 +107,9 @@ class Landscape:
 
     and, with defaults: ``variables`` = ("x", "y") (axis names), ``smooth`` = True (False where
     the gradient is undefined at a minimum, which opts out of the gradient-is-zero check),
-    ``log_color`` = False (True where the loss spans decades, so the heatmap uses a log scale).
+    ``log_color`` = False (True where the loss spans decades: on a linear colour scale more
+    than a quarter of the display would share the bottom 5% of the colours, so the heatmap
+    should colour log(loss − lowest loss shown + a small offset) instead).
     ``hessian`` is None on landscapes that are not twice differentiable everywhere.
     """
 

@@ -29,3 +29,88 @@ class Bowl(Landscape):
 
     def _hessian(self, x, y):
         return 2.0, 0.0, 6.0
+
+
+class RoundBowl(Landscape):
+    """f(x, y) = x² + y²;  ∇f = (2x, 2y);  ∇²f = diag(2, 2)."""
+
+    id = "round-bowl"
+    title = "Round bowl"
+    formula = r"x^2 + y^2"
+    description = (
+        "A perfectly round bowl: the gradient points straight away from the bottom, so gradient "
+        "descent walks a straight line to the minimum."
+    )
+    bounds = ((-5, 5), (-5, 5))
+    minima = ((0.0, 0.0),)
+    min_value = 0.0
+    start = (4.0, 3.0)
+    lr = 0.1
+
+    def _loss(self, x, y):
+        return x * x + y * y
+
+    def _grad(self, x, y):
+        return 2.0 * x, 2.0 * y
+
+    def _hessian(self, x, y):
+        return 2.0, 0.0, 2.0
+
+
+class Valley(Landscape):
+    """f(x, y) = ½(x² + 100y²);  ∇f = (x, 100y);  ∇²f = diag(1, 100), condition number 100."""
+
+    id = "valley"
+    title = "Narrow valley"
+    formula = r"\tfrac{1}{2}\left(x^2 + 100\,y^2\right)"
+    description = (
+        "An ill-conditioned valley (curvatures 1 and 100): a learning rate small enough not to "
+        "zig-zag out across the steep walls crawls along the flat floor; momentum helps."
+    )
+    bounds = ((-10, 10), (-4, 4))
+    minima = ((0.0, 0.0),)
+    min_value = 0.0
+    start = (-9.0, 2.0)
+    lr = 0.018
+
+    def _loss(self, x, y):
+        return 0.5 * (x * x + 100.0 * y * y)
+
+    def _grad(self, x, y):
+        return x, 100.0 * y
+
+    def _hessian(self, x, y):
+        return 1.0, 0.0, 100.0
+
+
+class Booth(Landscape):
+    """f(x, y) = (x + 2y − 7)² + (2x + y − 5)²;  minimum 0 at (1, 3).
+
+    ∇f = (2(x + 2y − 7) + 4(2x + y − 5), 4(x + 2y − 7) + 2(2x + y − 5));
+    ∇²f = [[10, 8], [8, 10]] (curvatures 2 and 18 along the diagonals).
+    """
+
+    id = "booth"
+    title = "Booth"
+    formula = r"(x + 2y - 7)^2 + (2x + y - 5)^2"
+    description = (
+        "A tilted quadratic bowl: its axes run along the diagonals, so gradient descent first "
+        "drops into the steep direction and then slides along the shallow one."
+    )
+    bounds = ((-10, 10), (-10, 10))
+    minima = ((1.0, 3.0),)
+    min_value = 0.0
+    start = (-7.0, -8.0)
+    lr = 0.05
+    log_color = True
+
+    def _loss(self, x, y):
+        return (x + 2.0 * y - 7.0) ** 2 + (2.0 * x + y - 5.0) ** 2
+
+    def _grad(self, x, y):
+        u = x + 2.0 * y - 7.0
+        v = 2.0 * x + y - 5.0
+        return 2.0 * u + 4.0 * v, 4.0 * u + 2.0 * v
+
+    def _hessian(self, x, y):
+        return 10.0, 8.0, 10.0
