@@ -106,9 +106,10 @@ def clip_by_norm(grad, max_norm):
 
     As torch.nn.utils.clip_grad_norm_: g ← g · min(1, max_norm / (‖g‖ + 1e-6)).
     """
-    total_norm = np.sqrt(np.sum(grad * grad, axis=-1, keepdims=True))
-    clip_coef = max_norm / (total_norm + 1e-6)
-    return grad * np.minimum(clip_coef, 1.0)
+    with np.errstate(all="ignore"):  # inf or NaN gradients give NaN, silently
+        total_norm = np.sqrt(np.sum(grad * grad, axis=-1, keepdims=True))
+        clip_coef = max_norm / (total_norm + 1e-6)
+        return grad * np.minimum(clip_coef, 1.0)
 
 
 @dataclass(frozen=True, eq=False)
@@ -142,10 +143,13 @@ class Optimizer:
     def step(self, params, grad, state):
         params = np.asarray(params, dtype=np.float64)
         grad = np.asarray(grad, dtype=np.float64)
-        if self.clip_norm is not None:
-            grad = clip_by_norm(grad, self.clip_norm)
+        if grad.shape != params.shape:
+            raise ValueError(f"grad has shape {grad.shape} but params have shape {params.shape}")
         hyper = dict(self.hyper, lr=self.lr_at(state.t))
-        return self._spec.update(params, grad, state, **hyper)
+        with np.errstate(all="ignore"):  # a diverging run overflows: that is a result, not a bug
+            if self.clip_norm is not None:
+                grad = clip_by_norm(grad, self.clip_norm)
+            return self._spec.update(params, grad, state, **hyper)
 
 
 def get(name, clip_norm=None, **hyper):

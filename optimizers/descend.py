@@ -15,7 +15,7 @@ DIVERGENCE_WIDTHS = 1e6
 CHUNK_RUNS = 4096
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Run:
     """One descent (or a batch of independent descents sharing the leading axes of ``start``).
 

@@ -199,10 +199,12 @@ def lion(params, grad, state, lr, betas, weight_decay):
     """Lion: the sign of a momentum blend (lion-pytorch 0.2.5).
 
     w ← w(1 − ηλ);  w ← w − η·sign(β₁m + (1−β₁)g);  m ← β₂m + (1−β₂)g
+    (torch.sgn, and so lion-pytorch, takes the sign of NaN to be 0.)
     """
     beta1, beta2 = betas
     params = params * (1.0 - lr * weight_decay)
     update = np.sign(state.exp_avg * beta1 + (1.0 - beta1) * grad)
+    update[np.isnan(update)] = 0.0
     params = params + (-lr) * update
     exp_avg = state.exp_avg * beta2 + (1.0 - beta2) * grad
     return params, LionState(state.t + 1, exp_avg)

@@ -134,10 +134,10 @@ def _linear_following(start_factor, end_factor, total_iters):
     return following
 
 
-def _check_linear(start_factor, end_factor, total_iters):
+def _check_linear(start_factor, end_factor, total_iters, iters_name="total_iters"):
     start_factor = _number("start_factor", start_factor, low=0.0, high=1.0, low_open=True)
     end_factor = _number("end_factor", end_factor, low=0.0, high=1.0)
-    total_iters = _positive_int("total_iters", total_iters)
+    total_iters = _positive_int(iters_name, total_iters)
     return start_factor, end_factor, total_iters
 
 
@@ -163,7 +163,8 @@ def warmup_cosine(lr, warmup_iters, T_max, start_factor=1.0 / 3, eta_min=0.0):
     start_factor·η, at step warmup_iters the cosine starts at η (torch's closed form at its
     epoch 0) and then follows its recursion with epoch t − warmup_iters.
     """
-    start_factor, _, warmup_iters = _check_linear(start_factor, 1.0, warmup_iters)
+    start_factor, _, warmup_iters = _check_linear(start_factor, 1.0, warmup_iters,
+                                                  "warmup_iters")
     lr = _number("lr", lr, low=0.0)
     T_max = _positive_int("T_max", T_max)
     eta_min = _number("eta_min", eta_min, low=0.0)
