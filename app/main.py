@@ -1,16 +1,58 @@
-"""The servable entry: `panel serve app/main.py` (placeholder until the lessons land)."""
+"""The servable entry: `panel serve app/main.py` and `downhill` serve this page.
+
+Every browser session runs this script anew, so every session builds its own lessons,
+widgets, figures and sources; nothing here is shared between students.
+"""
 
 import panel as pn
 
+from app import theme
+from app.lessons import Backpropagation, Derivative, GradientDescent, StochasticAdaptive
+
+TITLE = "Downhill"
+PURPOSE = "How models learn: follow the slope of the loss downhill, one step at a time."
+
+HEADER_HTML = f"""
+<div class="downhill-header">
+  <span class="downhill-name">{TITLE}</span>
+  <span class="downhill-purpose">{PURPOSE}</span>
+</div>
+"""
+
+HEADER_CSS = f"""
+.downhill-header {{ display: flex; align-items: baseline; gap: 18px; flex-wrap: wrap;
+  font-family: {theme.FONT}; }}
+.downhill-name {{ font-size: 28px; font-weight: 700; color: {theme.ACCENT};
+  letter-spacing: 0.5px; }}
+.downhill-purpose {{ font-size: 17px; color: {theme.MUTED_TEXT}; }}
+"""
+
+TABS_CSS = """
+.bk-tab { font-size: 16px; padding: 6px 16px; }
+.bk-tab.bk-active { font-weight: 600; }
+"""
+
+LESSONS = (
+    ("Derivative", Derivative),
+    ("Gradient descent", GradientDescent),
+    ("Backpropagation", Backpropagation),
+    ("Stochastic & adaptive", StochasticAdaptive),
+)
+
 
 def build_page():
-    return pn.Column(
-        pn.pane.Markdown(
-            "# Downhill\nA playground that teaches how models learn. "
-            "The four lessons (derivative, gradient descent, backpropagation, "
-            "stochastic & adaptive) are coming."
-        )
+    """The whole page for one session: a header and the four lessons in teaching order."""
+    header = pn.pane.HTML(
+        HEADER_HTML, stylesheets=[HEADER_CSS], sizing_mode="stretch_width",
+        margin=(6, 16, 0, 16),
     )
+    tabs = pn.Tabs(
+        *[(title, lesson()) for title, lesson in LESSONS],
+        stylesheets=[TABS_CSS],
+        sizing_mode="stretch_width",
+        margin=(0, 10),
+    )
+    return pn.Column(header, tabs, sizing_mode="stretch_width")
 
 
-build_page().servable(title="Downhill")
+build_page().servable(title=TITLE)

@@ -1,0 +1,44 @@
+"""Widgets shared by the lessons: a slider on a log scale, linked to a positive parameter."""
+
+import math
+
+import panel as pn
+
+from app.theme import log_tick_formatter
+
+
+def log_slider(owner, name, label, low, high, step=0.01, **options):
+    """A slider that moves over log10 of the positive parameter `owner.<name>`.
+
+    The slider shows the value itself (0.001, 0.1, 3, ...). Dragging sets the parameter to
+    10**position; setting the parameter (typed entry, code, a link) moves the slider. Values
+    outside [low, high] pin the slider to its end without changing the parameter.
+    """
+    low_exp, high_exp = math.log10(low), math.log10(high)
+
+    def position(value):
+        return min(max(math.log10(value), low_exp), high_exp)
+
+    slider = pn.widgets.FloatSlider(
+        name=label,
+        start=low_exp,
+        end=high_exp,
+        step=step,
+        value=position(getattr(owner, name)),
+        format=log_tick_formatter(),
+        **options,
+    )
+
+    def slider_moved(event):
+        current = getattr(owner, name)
+        # The slider echoes a value the parameter just set: keep the parameter's exact value.
+        if abs(position(current) - event.new) > 1e-9:
+            setattr(owner, name, 10.0**event.new)
+
+    def parameter_changed(event):
+        if abs(slider.value - position(event.new)) > 1e-9:
+            slider.value = position(event.new)
+
+    slider.param.watch(slider_moved, "value")
+    owner.param.watch(parameter_changed, name)
+    return slider

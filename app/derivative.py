@@ -1,0 +1,456 @@
+"""Lesson 1 — Derivative: slope, tangent, numerical gradient, and 1-D gradient descent.
+
+Every number on screen comes from the core: the curves' loss and exact derivative
+(`landscapes.curve`) and the descent driver (`optimizers.descend`). The two finite-difference
+quotients below are the lesson's formulas applied to the core's loss.
+"""
+
+import numpy as np
+import panel as pn
+import param
+from bokeh.models import Arrow, ColumnDataSource, Label, NormalHead, Range1d
+
+import landscapes
+import optimizers
+from app import theme
+from app.controls import log_slider
+
+INTRO = (
+    "The **derivative** is the slope of the loss: how fast L changes when the weight w moves a "
+    "little. Drag **w** and watch the orange tangent: where the slope is positive, a step to "
+    "the left goes downhill; where it is negative, step right; at the bottom it is zero. "
+    "A computer can also *estimate* the slope from two loss values a distance h apart — the "
+    "**numerical gradient**, which is how analytic gradients are checked."
+)
+FORMULA = (
+    r"$L(w) = w^2 \qquad \frac{dL}{dw} = 2w \qquad "
+    r"\frac{dL}{dw} \approx \frac{L(w+h) - L(w-h)}{2h}$"
+)
+ERROR_TEXT = (
+    "**Error vs h** (log–log). The forward difference (L(w+h) − L(w))/h is off by about h "
+    "(*truncation error*: the line still cuts the curve). Shrink h and the error falls — until "
+    "L(w+h) and L(w) agree in almost every digit and their difference is mostly *round-off*: "
+    "below h ≈ 1e-8 the error rises again. The central difference cancels the h term, so on "
+    "this parabola it is exact up to round-off, which grows as h shrinks."
+)
+SECANT_TEXT = (
+    "**Secant → tangent.** The derivative is the limit of secant slopes. At w = 1 the secant "
+    "through (1, L(1)) and (1+h, L(1+h)) has slope (L(1+h) − L(1))/h:"
+)
+DESCENT_TEXT = (
+    "**Gradient descent in 1-D** on L(w) = (w − 3)²: repeat w ← w − η·L'(w). With η = 0.1 "
+    "each step is w ← 0.8w + 0.6 and creeps to 3; with η = 2 it is w ← −3w + 12: the iterate "
+    "flips sides and runs away."
+)
+DESCENT_FORMULA = r"$w_{k+1} = w_k - \eta\, L'(w_k) \qquad L(w) = (w-3)^2,\ L'(w) = 2(w-3)$"
+
+SECANT_AT = 1.0
+SECANT_STEPS = (0.1, 0.01, 0.001)
+ERROR_H = np.logspace(-12, 0, 121)
+TANGENT_HALF_WIDTH = 1.6  # the tangent and secant are drawn this far either side of w
+STEP_ARROW_LENGTH = 0.9  # in units of w: a fixed-length arrow shows only the direction
+
+
+def forward_difference(loss, w, h):
+    """(L(w+h) − L(w)) / h: the secant slope from w to w + h (h may be an array)."""
+    return (loss(w + h) - loss(w)) / h
+
+
+def central_difference(loss, w, h):
+    """(L(w+h) − L(w−h)) / 2h: the numerical gradient of the lesson (h may be an array)."""
+    return (loss(w + h) - loss(w - h)) / (2 * h)
+
+
+def line_through(w, value, slope, half_width):
+    """The two end points of the line with `slope` through (w, value), half_width either side."""
+    ws = np.array([w - half_width, w + half_width])
+    return ws, value + slope * (ws - w)
+
+
+def positive_or_nan(values):
+    """Values for a log axis: zero (an exact result) has no logarithm, so it becomes a gap."""
+    values = np.abs(np.asarray(values, dtype=float))
+    return np.where(values > 0, values, np.nan)
+
+
+def fmt(value, digits=4):
+    """A number as the lesson prints it: `digits` significant digits, no trailing noise."""
+    if not np.isfinite(value):
+        return "—"
+    return f"{value:.{digits}g}".replace("e-0", "e-").replace("e+0", "e").replace("e+", "e")
+
+
+def direction_sentence(slope):
+    if slope > 0:
+        return "slope > 0 → step left"
+    if slope < 0:
+        return "slope < 0 → step right"
+    return "slope 0 → at the bottom"
+
+
+class Derivative(pn.viewable.Viewer):
+    """Lesson 1: the slope of L(w) = w², its numerical estimate, and 1-D gradient descent."""
+
+    w = param.Number(default=1.0, bounds=(-3.0, 3.0), doc="The weight w")
+    h = param.Number(default=1e-3, bounds=(1e-12, 1.0), doc="Finite-difference step h")
+    descent_lr = param.Number(
+        default=0.1, bounds=(0.01, 2.5), doc="Learning rate η of the 1-D descent"
+    )
+    descent_start = param.Number(default=0.0, bounds=(-2.0, 8.0), doc="Start w₀ of the descent")
+    descent_steps = param.Integer(default=10, bounds=(1, 30), doc="Number of descent steps")
+
+    def __init__(self, **params):
+        self.curve = landscapes.curve("square")
+        self.descent_curve = landscapes.curve("shifted")
+        super().__init__(**params)
+        self._build_slope_figure()
+        self._build_error_figure()
+        self._build_secant_figure()
+        self._build_descent_figure()
+        self._build_controls()
+        self._update_slope()
+        self._update_descent()
+        self.param.watch(self._on_slope_change, ["w", "h"])
+        self.param.watch(
+            self._on_descent_change, ["descent_lr", "descent_start", "descent_steps"]
+        )
+        self._layout = self._build_layout()
+
+    # ---------------------------------------------------------------- figures, built once
+
+    def _build_slope_figure(self):
+        lo, hi = self.curve.bounds
+        fig = theme.make_figure(
+            "derivative-figure",
+            title="L(w) = w² with its tangent and secant",
+            width=theme.CURVE_FIGURE_WIDTH,
+            height=theme.CURVE_FIGURE_HEIGHT,
+            x_range=Range1d(lo, hi),
+            y_range=Range1d(-1.2, 9.5),
+            x_axis_label="w",
+            y_axis_label="L(w)",
+        )
+        ws = np.linspace(lo, hi, 301)
+        self.curve_source = ColumnDataSource(
+            {"w": ws, "loss": self.curve.loss(ws)}, name="derivative-curve"
+        )
+        self.tangent_source = ColumnDataSource({"w": [], "loss": []}, name="tangent-line")
+        self.secant_source = ColumnDataSource({"w": [], "loss": []}, name="secant-line")
+        self.point_source = ColumnDataSource({"w": [], "loss": []}, name="derivative-point")
+        self.secant_points_source = ColumnDataSource(
+            {"w": [], "loss": []}, name="secant-points"
+        )
+        self.step_arrow_source = ColumnDataSource(
+            {"x0": [], "y0": [], "x1": [], "y1": []}, name="step-arrow"
+        )
+        fig.line("w", "loss", source=self.curve_source, color=theme.CURVE_COLOR, line_width=2.5,
+                 legend_label="L(w) = w²")
+        fig.line("w", "loss", source=self.secant_source, color=theme.SECANT_COLOR, line_width=2,
+                 line_dash="dashed", legend_label="secant (central, h)")
+        fig.scatter("w", "loss", source=self.secant_points_source, size=7,
+                    color=theme.SECANT_COLOR)
+        fig.line("w", "loss", source=self.tangent_source, color=theme.TANGENT_COLOR,
+                 line_width=3, legend_label="tangent, slope 2w")
+        fig.scatter("w", "loss", source=self.point_source, size=12, color=theme.POINT_COLOR,
+                    line_color="white", line_width=1.5)
+        fig.add_layout(Arrow(
+            end=NormalHead(size=14, fill_color=theme.TANGENT_COLOR,
+                           line_color=theme.TANGENT_COLOR),
+            x_start="x0", y_start="y0", x_end="x1", y_end="y1", source=self.step_arrow_source,
+            line_color=theme.TANGENT_COLOR, line_width=3, name="step-arrow-annotation",
+        ))
+        self.direction_label = Label(
+            x=12, y=10, x_units="screen", y_units="screen", text="", text_font_size="15px",
+            text_color=theme.TEXT_COLOR,
+            text_font_style="bold", background_fill_color="white", background_fill_alpha=0.8,
+            name="direction-label",
+        )
+        fig.add_layout(self.direction_label)
+        theme.style_legend(fig, "top_center")
+        self.slope_figure = fig
+
+    def _build_error_figure(self):
+        fig = theme.make_figure(
+            "error-figure",
+            title="|error| of the numerical slope vs h",
+            width=theme.SMALL_FIGURE_WIDTH,
+            height=theme.CURVE_FIGURE_HEIGHT,
+            x_axis_type="log",
+            y_axis_type="log",
+            x_range=Range1d(1e-12, 1.0),
+            y_range=Range1d(1e-17, 10.0),
+            x_axis_label="h",
+            y_axis_label="|numerical − 2w|",
+        )
+        self.error_forward_source = ColumnDataSource({"h": [], "error": []},
+                                                     name="error-forward")
+        self.error_central_source = ColumnDataSource({"h": [], "error": []},
+                                                     name="error-central")
+        self.error_current_source = ColumnDataSource({"h": [], "error": [], "color": []},
+                                                     name="error-current")
+        fig.line("h", "error", source=self.error_forward_source, color=theme.FORWARD_COLOR,
+                 line_width=2, legend_label="forward (L(w+h) − L(w))/h")
+        fig.line("h", "error", source=self.error_central_source, color=theme.CENTRAL_COLOR,
+                 line_width=2, legend_label="central (L(w+h) − L(w−h))/2h")
+        fig.scatter("h", "error", source=self.error_current_source, size=11, color="color",
+                    line_color="white", line_width=1.5)
+        theme.style_legend(fig, "bottom_right")
+        self.error_figure = fig
+
+    def _build_secant_figure(self):
+        fig = theme.make_figure(
+            "secant-figure",
+            title="Secants at w = 1 (zoomed in)",
+            width=theme.SMALL_FIGURE_WIDTH,
+            height=theme.SMALL_FIGURE_HEIGHT,
+            x_range=Range1d(0.9, 1.16),
+            y_range=Range1d(0.8, 1.36),
+            x_axis_label="w",
+            y_axis_label="L(w)",
+            tools="save",
+        )
+        ws = np.linspace(0.85, 1.2, 121)
+        fig.line(ws, self.curve.loss(ws), color=theme.CURVE_COLOR, line_width=2.5)
+        loss_at = float(self.curve.loss(SECANT_AT))
+        slopes = [float(forward_difference(self.curve.loss, SECANT_AT, h)) for h in SECANT_STEPS]
+        self.secant_slopes = dict(zip(SECANT_STEPS, slopes, strict=True))
+        xs, ys = [], []
+        for slope in slopes:
+            line_w, line_l = line_through(SECANT_AT, loss_at, slope, 0.25)
+            xs.append(list(line_w))
+            ys.append(list(line_l))
+        self.secants_source = ColumnDataSource(
+            {
+                "xs": xs,
+                "ys": ys,
+                "color": list(theme.SECANT_STEP_COLORS),
+                "label": [f"h = {h:g}: slope {fmt(s, 6)}" for h, s in self.secant_slopes.items()],
+            },
+            name="secant-lines",
+        )
+        fig.multi_line("xs", "ys", source=self.secants_source, color="color", line_width=2,
+                       legend_field="label")
+        tangent_w, tangent_l = line_through(
+            SECANT_AT, loss_at, float(self.curve.grad(SECANT_AT)), 0.25
+        )
+        fig.line(tangent_w, tangent_l, color=theme.TANGENT_COLOR, line_width=3,
+                 line_dash="dotted", legend_label="tangent: slope 2")
+        hs = np.array(SECANT_STEPS)
+        fig.scatter(SECANT_AT + hs, self.curve.loss(SECANT_AT + hs), size=7,
+                    color=list(theme.SECANT_STEP_COLORS))
+        fig.scatter([SECANT_AT], [loss_at], size=10, color=theme.POINT_COLOR)
+        theme.style_legend(fig, "top_left")
+        self.secant_figure = fig
+
+    def _build_descent_figure(self):
+        lo, hi = self.descent_curve.bounds
+        fig = theme.make_figure(
+            "descent1d-figure",
+            title="Gradient descent on L(w) = (w − 3)²",
+            width=theme.CURVE_FIGURE_WIDTH,
+            height=theme.SMALL_FIGURE_HEIGHT + 20,
+            x_range=Range1d(lo, hi),
+            y_range=Range1d(-1.5, 27.0),
+            x_axis_label="w",
+            y_axis_label="L(w)",
+        )
+        ws = np.linspace(lo, hi, 301)
+        fig.line(ws, self.descent_curve.loss(ws), color=theme.CURVE_COLOR, line_width=2.5)
+        self.descent_source = ColumnDataSource(
+            {"w": [], "loss": [], "step": []}, name="descent1d-path"
+        )
+        fig.line("w", "loss", source=self.descent_source, color=theme.DESCENT_1D_COLOR,
+                 line_width=1.5, line_alpha=0.7)
+        fig.scatter("w", "loss", source=self.descent_source, size=9,
+                    color=theme.DESCENT_1D_COLOR, line_color="white", line_width=1)
+        fig.scatter([3.0], [0.0], marker="x", size=14, color=theme.TEXT_COLOR, line_width=2)
+        self.descent_figure = fig
+
+    # ------------------------------------------------------------------------ controls
+
+    def _build_controls(self):
+        self.w_slider = pn.widgets.FloatSlider.from_param(
+            self.param.w, name="w", step=0.01, sizing_mode="stretch_width"
+        )
+        self.h_slider = log_slider(self, "h", "h", 1e-12, 1.0, step=0.1,
+                                   sizing_mode="stretch_width")
+        self.slope_readout = pn.pane.HTML(
+            sizing_mode="stretch_width", margin=(0, 10), stylesheets=[READOUT_CSS]
+        )
+        self.descent_lr_slider = pn.widgets.EditableFloatSlider.from_param(
+            self.param.descent_lr, name="1-D learning rate η", step=0.01,
+            sizing_mode="stretch_width",
+        )
+        self.descent_start_slider = pn.widgets.EditableFloatSlider.from_param(
+            self.param.descent_start, name="Start w₀", step=0.1, sizing_mode="stretch_width"
+        )
+        self.descent_steps_slider = pn.widgets.IntSlider.from_param(
+            self.param.descent_steps, name="Iterations", sizing_mode="stretch_width"
+        )
+        self.descent_readout = pn.pane.HTML(
+            sizing_mode="stretch_width", margin=(0, 10), stylesheets=[READOUT_CSS]
+        )
+        self.secant_table = pn.pane.HTML(
+            self._secant_table_html(), margin=(0, 10), stylesheets=[READOUT_CSS]
+        )
+
+    def _secant_table_html(self):
+        rows = "".join(
+            f"<tr><td>{h:g}</td><td><b>{fmt(slope, 6)}</b></td></tr>"
+            for h, slope in self.secant_slopes.items()
+        )
+        return (
+            "<table class='downhill-table'><tr><th>h</th><th>secant slope</th></tr>"
+            f"{rows}<tr><td>→ 0</td><td><b>2</b> = L′(1)</td></tr></table>"
+        )
+
+    # ------------------------------------------------------------------------ updates
+
+    def _on_slope_change(self, *_events):
+        self._update_slope()
+
+    def _on_descent_change(self, *_events):
+        self._update_descent()
+
+    def _update_slope(self):
+        loss = self.curve.loss
+        w, h = float(self.w), float(self.h)
+        value = float(loss(w))
+        slope = float(self.curve.grad(w))
+        numerical = float(central_difference(loss, w, h))
+        error = abs(numerical - slope)
+        tangent_w, tangent_l = line_through(w, value, slope, TANGENT_HALF_WIDTH)
+        # The secant passes through its own two points, whose midpoint lies above the curve.
+        secant_mid = float((loss(w + h) + loss(w - h)) / 2)
+        secant_w, secant_l = line_through(w, secant_mid, numerical, TANGENT_HALF_WIDTH)
+        direction = -np.sign(slope) * STEP_ARROW_LENGTH
+        errors_forward = positive_or_nan(forward_difference(loss, w, ERROR_H) - slope)
+        errors_central = positive_or_nan(central_difference(loss, w, ERROR_H) - slope)
+        forward_now = positive_or_nan([float(forward_difference(loss, w, h)) - slope])[0]
+        central_now = positive_or_nan([error])[0]
+        with pn.io.hold():
+            self.point_source.data = {"w": [w], "loss": [value]}
+            self.tangent_source.data = {"w": tangent_w, "loss": tangent_l}
+            self.secant_source.data = {"w": secant_w, "loss": secant_l}
+            self.secant_points_source.data = {"w": [w - h, w + h],
+                                              "loss": [float(loss(w - h)), float(loss(w + h))]}
+            self.step_arrow_source.data = (
+                {"x0": [w], "y0": [-0.45], "x1": [w + direction], "y1": [-0.45]}
+                if slope != 0 else {"x0": [], "y0": [], "x1": [], "y1": []}
+            )
+            self.direction_label.text = direction_sentence(slope)
+            self.error_forward_source.data = {"h": ERROR_H, "error": errors_forward}
+            self.error_central_source.data = {"h": ERROR_H, "error": errors_central}
+            self.error_current_source.data = {
+                "h": [h, h], "error": [forward_now, central_now],
+                "color": [theme.FORWARD_COLOR, theme.CENTRAL_COLOR],
+            }
+            self.slope_readout.object = self._slope_html(w, h, slope, numerical, error)
+
+    def _slope_html(self, w, h, slope, numerical, error):
+        return (
+            "<div class='downhill-readout'>"
+            f"<div>At w = <b>{w:.2f}</b>: slope L′(w) = 2w = "
+            f"<b style='color:{theme.TANGENT_COLOR}'>{fmt(slope, 6)}</b></div>"
+            f"<div class='downhill-direction'>{direction_sentence(slope)}</div>"
+            f"<div>h = {fmt(h, 3)}: central difference = "
+            f"<b style='color:{theme.SECANT_COLOR}'>{numerical:.15g}</b></div>"
+            f"<div>error |numerical − 2w| = <b>{fmt(error, 3) if error else '0 (exact)'}</b>"
+            "</div></div>"
+        )
+
+    def descent_run(self):
+        """The 1-D descent from the core: plain gradient descent (SGD, full batch)."""
+        opt = optimizers.get("sgd", lr=float(self.descent_lr))
+        return optimizers.descend(
+            self.descent_curve, opt, float(self.descent_start), steps=int(self.descent_steps)
+        )
+
+    def _update_descent(self):
+        run = self.descent_run()
+        ws = run.points[:, 0]
+        losses = run.losses
+        steps = np.arange(len(ws))
+        with pn.io.hold():
+            self.descent_source.data = {"w": ws, "loss": losses, "step": steps}
+            self.descent_readout.object = self._descent_html(ws, losses, run.diverged_at)
+
+    def _descent_html(self, ws, losses, diverged_at):
+        cells = "".join(
+            f"<tr><td>{k}</td><td>{fmt(w, 6)}</td><td>{fmt(loss, 4)}</td></tr>"
+            for k, (w, loss) in enumerate(zip(ws, losses, strict=True))
+            if np.isfinite(w)
+        )
+        if diverged_at >= 0:
+            verdict = f"<b class='downhill-warning'>Diverged at step {diverged_at}.</b>"
+        elif losses[-1] > losses[0]:
+            verdict = (
+                "<b class='downhill-warning'>Diverging: every step lands farther from the "
+                "bottom (w = 3) — the learning rate is too large.</b>"
+            )
+        else:
+            verdict = f"After {len(ws) - 1} steps w = <b>{fmt(ws[-1], 6)}</b> (the bottom is 3)."
+        return (
+            f"<div class='downhill-readout'>{verdict}</div>"
+            "<div class='downhill-iterates'><table class='downhill-table'>"
+            "<tr><th>k</th><th>w<sub>k</sub></th><th>L(w<sub>k</sub>)</th></tr>"
+            f"{cells}</table></div>"
+        )
+
+    # ------------------------------------------------------------------------ layout
+
+    def _build_layout(self):
+        card = dict(sizing_mode="stretch_width", margin=(4, 6))
+        slope_controls = pn.Column(
+            pn.pane.Markdown(INTRO, sizing_mode="stretch_width", margin=(0, 10),
+                            styles=theme.TEXT_STYLE),
+            pn.pane.LaTeX(FORMULA, styles={"font-size": "1.15em"}, margin=(0, 10)),
+            self.w_slider,
+            self.h_slider,
+            self.slope_readout,
+            width=theme.CONTROLS_WIDTH + 60,
+        )
+        error_column = pn.Column(
+            self.error_figure,
+            pn.pane.Markdown(ERROR_TEXT, width=theme.SMALL_FIGURE_WIDTH, margin=(0, 10),
+                             styles=theme.SMALL_TEXT_STYLE),
+        )
+        secant_column = pn.Column(
+            pn.pane.Markdown(SECANT_TEXT, width=theme.SMALL_FIGURE_WIDTH, margin=(0, 10),
+                             styles=theme.TEXT_STYLE),
+            self.secant_table,
+            self.secant_figure,
+        )
+        descent_controls = pn.Column(
+            pn.pane.Markdown(DESCENT_TEXT, sizing_mode="stretch_width", margin=(0, 10),
+                             styles=theme.TEXT_STYLE),
+            pn.pane.LaTeX(DESCENT_FORMULA, styles={"font-size": "1.05em"}, margin=(0, 10)),
+            self.descent_lr_slider,
+            self.descent_start_slider,
+            self.descent_steps_slider,
+            width=theme.CONTROLS_WIDTH + 60,
+        )
+        descent_result = pn.Column(self.descent_readout, width=230)
+        return pn.Column(
+            pn.FlexBox(slope_controls, self.slope_figure, error_column, **card),
+            pn.layout.Divider(margin=(4, 10)),
+            pn.FlexBox(descent_controls, pn.Column(self.descent_figure), descent_result,
+                       secant_column, **card),
+            sizing_mode="stretch_width",
+        )
+
+    def __panel__(self):
+        return self._layout
+
+
+READOUT_CSS = f"""
+.downhill-readout {{ font-size: 15px; line-height: 1.55; color: {theme.TEXT_COLOR}; }}
+.downhill-direction {{ font-size: 17px; font-weight: 600; color: {theme.TANGENT_COLOR};
+  margin: 2px 0 6px 0; }}
+.downhill-warning {{ color: #b3261e; }}
+.downhill-table {{ border-collapse: collapse; font-size: 14px;
+  font-variant-numeric: tabular-nums; }}
+.downhill-table th, .downhill-table td {{ padding: 2px 10px; text-align: right;
+  border-bottom: 1px solid #d0d7de; }}
+.downhill-iterates {{ max-height: 250px; overflow-y: auto; margin-top: 6px; }}
+"""

@@ -1,0 +1,808 @@
+"""Lesson 2 — Gradient descent on a 2-D landscape: tap a start, step, play, race optimizers.
+
+The landscape's loss and gradient come from `landscapes`, every path from `optimizers.descend`.
+Each change (start, η, optimizer, hyperparameters, racers, steps) computes the whole path for
+the step budget at once; `shown` says how many of its steps are on screen. "Step downhill"
+and "Reset" change `shown` on the server; "Play" reveals the precomputed steps in the browser
+(see PLAY_JS), so a playing animation costs the server nothing until it stops.
+"""
+
+import html
+import math
+
+import numpy as np
+import panel as pn
+import param
+from bokeh.events import DoubleTap, Tap
+from bokeh.models import (
+    Arrow,
+    BasicTicker,
+    BasicTickFormatter,
+    ColorBar,
+    ColumnDataSource,
+    Div,
+    LinearColorMapper,
+    LinearScale,
+    LogColorMapper,
+    LogScale,
+    LogTicker,
+    LogTickFormatter,
+    Range1d,
+    VeeHead,
+)
+from bokeh.plotting.contour import contour_data
+
+import landscapes
+import optimizers
+from app import theme
+from app.controls import log_slider
+
+INTRO = (
+    "Gradient descent repeats one move: compute the gradient ∇L (it points uphill) and step "
+    "against it, scaled by the **learning rate η**. **Tap** the map to place the start (white "
+    "dot), then press **Step downhill** or **Play**. Too small an η crawls; too large an η "
+    "zig-zags across the valley and, past a critical value, flies off."
+)
+FORMULA = r"$w \leftarrow w - \eta\, \nabla L(w)$"
+
+OPTIMIZER_TITLES = {
+    "sgd": "SGD",
+    "momentum": "Momentum",
+    "nesterov": "Nesterov",
+    "adagrad": "AdaGrad",
+    "rmsprop": "RMSprop",
+    "adam": "Adam",
+    "adamw": "AdamW",
+    "lion": "Lion",
+}
+HYPER_LABELS = {
+    "momentum": "Momentum",
+    "dampening": "Dampening",
+    "weight_decay": "Weight decay",
+    "nesterov": "Nesterov",
+    "lr_decay": "η decay",
+    "initial_accumulator_value": "Initial accumulator",
+    "eps": "ε",
+    "alpha": "α (smoothing)",
+    "centered": "Centered",
+    "amsgrad": "AMSGrad",
+}
+
+MAX_RACERS = 4
+LR_MIN, LR_MAX = 1e-4, 10.0
+GRID = 160  # heatmap cells per side: sharp at 500 px, about 100 kB as float32
+ARROW_FRACTION = 0.14  # the −∇L arrow is this fraction of the display width long
+
+
+def optimizer_title(name):
+    return OPTIMIZER_TITLES.get(name, name)
+
+
+def fmt(value, digits=4):
+    """A number as the status prints it (the Play animation formats the same way in JS)."""
+    if not np.isfinite(value):
+        return "—"
+    if value == 0:
+        return "0"
+    return f"{value:.{digits}g}".replace("e-0", "e-").replace("e+0", "e").replace("e+", "e")
+
+
+def check_learning_rate(value):
+    """The typed learning rate, or a message saying why it cannot be used."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None, "Type a number for η, such as 0.1."
+    if not math.isfinite(value):
+        return None, "η must be a finite number, such as 0.1."
+    if value <= 0:
+        return None, "η must be positive: a step of −η·∇L with η ≤ 0 goes uphill or nowhere."
+    if value < LR_MIN or value > LR_MAX:
+        return None, f"η must lie between {LR_MIN:g} and {LR_MAX:g}."
+    return value, ""
+
+
+def loss_for_log_axis(losses, min_value):
+    """Losses for a log axis: the gap to the minimum; zero or below (no logarithm) is a gap."""
+    gap = np.asarray(losses, dtype=float) - (min_value or 0.0)
+    with np.errstate(invalid="ignore"):
+        return np.where(gap > 0, gap, np.nan)
+
+
+def arrow_tips(points, grads, length):
+    """Where the fixed-length arrow along −∇L ends, for each point (NaN where ∇L is 0 or NaN)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        norm = np.sqrt(np.sum(grads * grads, axis=-1, keepdims=True))
+        tips = points - length * grads / norm
+    ok = np.isfinite(tips).all(axis=-1, keepdims=True) & (norm > 0)
+    return np.where(ok, tips, np.nan)
+
+
+def status_entry(label, color, k, point, loss, grad_norm, diverged_at):
+    """One racer's status line (HTML). PLAY_JS builds exactly the same line in the browser."""
+    head = (
+        f"<span style='color:{color}'>&#9679;</span> <b>{html.escape(label)}</b> "
+        f"&middot; step <b>{k}</b>"
+    )
+    if 0 <= diverged_at <= k:
+        return (
+            f"<div>{head} &middot; <b class='downhill-warning'>diverged at step "
+            f"{diverged_at}</b> (the loss blew up: lower η)</div>"
+        )
+    return (
+        f"<div>{head} &middot; (x, y) = ({fmt(point[0])}, {fmt(point[1])}) &middot; "
+        f"loss <b>{fmt(loss)}</b> &middot; |∇L| {fmt(grad_norm)}</div>"
+    )
+
+
+# The browser side of Play. `traj` holds the whole precomputed path of every racer; each
+# animation frame copies the first k steps into the visible sources with sync: false, so
+# nothing travels to the server until the animation stops, when `shown` (a hidden widget)
+# tells the server where it stopped.
+JS_HELPERS = """
+const st = traj._downhill || (traj._downhill = {playing: false, k: 0, raf: null});
+function fmt(v) {
+  if (v == null || !isFinite(v)) return '\\u2014';
+  if (v === 0) return '0';
+  const e = Math.floor(Math.log10(Math.abs(Number(v.toPrecision(4)))));
+  let s;
+  if (e < -4 || e >= 4) {
+    let [m, ex] = v.toExponential(3).split('e');
+    if (m.includes('.')) m = m.replace(/0+$/, '').replace(/\\.$/, '');
+    s = m + 'e' + (Number(ex) < 0 ? '-' : '') + Math.abs(Number(ex));
+  } else {
+    s = v.toPrecision(4);
+    if (s.includes('.')) s = s.replace(/0+$/, '').replace(/\\.$/, '');
+  }
+  return s;
+}
+function reveal(k) {
+  const d = traj.data;
+  const steps = Array.from(d.step.slice(0, k + 1));
+  const lines = [];
+  for (let r = 0; r < paths.length; r++) {
+    if (!(('x' + r) in d)) continue;
+    const xs = d['x' + r], ys = d['y' + r];
+    paths[r].setv({data: {x: Array.from(xs.slice(0, k + 1)),
+                          y: Array.from(ys.slice(0, k + 1))}}, {sync: false});
+    losses[r].setv({data: {step: steps, loss: Array.from(d['lossplot' + r].slice(0, k + 1))}},
+                   {sync: false});
+    const info = traj.tags[r];
+    let line = "<div><span style='color:" + info.color + "'>&#9679;</span> <b>" +
+      info.label + "</b> &middot; step <b>" + k + "</b>";
+    if (info.diverged_at >= 0 && info.diverged_at <= k) {
+      line += " &middot; <b class='downhill-warning'>diverged at step " + info.diverged_at +
+        "</b> (the loss blew up: lower \\u03b7)</div>";
+    } else {
+      line += " &middot; (x, y) = (" + fmt(xs[k]) + ", " + fmt(ys[k]) + ") &middot; loss <b>" +
+        fmt(d['loss' + r][k]) + "</b> &middot; |\\u2207L| " + fmt(d['gnorm' + r][k]) + "</div>";
+    }
+    lines.push(line);
+  }
+  const ax = d.ax0[k], ay = d.ay0[k];
+  if (isFinite(ax) && isFinite(ay)) {
+    arrow.setv({data: {x0: [d.x0[k]], y0: [d.y0[k]], x1: [ax], y1: [ay]}}, {sync: false});
+  } else {
+    arrow.setv({data: {x0: [], y0: [], x1: [], y1: []}}, {sync: false});
+  }
+  status.setv({text: "<div class='downhill-status'>" + lines.join('') + "</div>"},
+              {sync: false});
+}
+function ended(k) {
+  const d = traj.data;
+  if (k >= d.step.length - 1) return true;
+  for (let r = 0; r < paths.length; r++) {
+    if (('x' + r) in d && isFinite(d['x' + r][k])) return false;
+  }
+  return true;
+}
+function stop() {
+  const was = st.playing;
+  st.playing = false;
+  if (st.raf != null) cancelAnimationFrame(st.raf);
+  st.raf = null;
+  play.setv({label: 'Play'}, {sync: false});
+  if (was) shown.value = st.k;
+}
+"""
+
+PLAY_JS = JS_HELPERS + """
+if (st.playing) { stop(); return; }
+st.k = shown.value;
+if (ended(st.k)) { st.k = 0; reveal(0); }
+st.playing = true;
+play.setv({label: 'Pause'}, {sync: false});
+let t0 = performance.now(), k0 = st.k, rate = speed.value;
+function frame(now) {
+  if (!st.playing) return;
+  if (speed.value !== rate) { t0 = now; k0 = st.k; rate = speed.value; }
+  const last = traj.data.step.length - 1;
+  const k = Math.min(last, k0 + Math.floor((now - t0) * rate / 1000));
+  if (k !== st.k) { st.k = k; reveal(k); }
+  if (ended(k)) { stop(); return; }
+  st.raf = requestAnimationFrame(frame);
+}
+st.raf = requestAnimationFrame(frame);
+"""
+
+# Step, Reset and a tap first stop a running animation and tell the server where it was.
+STOP_JS = JS_HELPERS + "stop();"
+
+STATUS_CSS = f"""
+.downhill-status {{ font-size: 15px; line-height: 1.6; color: {theme.TEXT_COLOR};
+  font-variant-numeric: tabular-nums; }}
+.downhill-warning {{ color: #b3261e; }}
+"""
+MESSAGE_CSS = """
+.downhill-message { color: #b3261e; font-size: 14px; font-weight: 600; }
+"""
+
+
+class GradientDescent(pn.viewable.Viewer):
+    """Lesson 2: gradient descent (and its adaptive cousins) on a 2-D loss landscape.
+
+    `GradientDescent(landscape="rosenbrock")` starts on another landscape, from its own
+    default start and learning rate.
+    """
+
+    landscape = param.Selector(default="bowl", objects=landscapes.names(), doc="Landscape id")
+    optimizer = param.Selector(default="sgd", objects=optimizers.names(), doc="Optimizer id")
+    learning_rate = param.Number(default=0.1, bounds=(LR_MIN, LR_MAX), doc="Learning rate η")
+    hyperparameters = param.Dict(
+        default={}, doc="The optimizer's hyperparameters other than lr (torch's names)"
+    )
+    racers = param.List(default=[], item_type=str, doc="Up to three optimizers racing along")
+    start = param.NumericTuple(default=(4.0, 3.0), length=2, doc="Start point (x, y)")
+    steps = param.Integer(default=100, bounds=(1, 2000), doc="Steps computed (the budget)")
+    shown = param.Integer(default=0, bounds=(0, None), doc="Steps on screen")
+    speed = param.Integer(default=10, bounds=(1, 60), doc="Play speed in steps per second")
+
+    def __init__(self, **params):
+        chosen = landscapes.get(params.get("landscape", self.param.landscape.default))
+        params.setdefault("start", chosen.start)
+        params.setdefault("learning_rate", chosen.lr)
+        super().__init__(**params)
+        self.runs = []
+        self._updating = False
+        self._build_landscape_figure()
+        self._build_loss_figure()
+        self._build_controls()
+        self._draw_landscape()
+        self._recompute()
+        self.param.watch(self._on_landscape, "landscape")
+        self.param.watch(self._on_optimizer, "optimizer")
+        self.param.watch(
+            self._on_path_change,
+            ["learning_rate", "hyperparameters", "racers", "start", "steps"],
+        )
+        self.param.watch(self._on_shown, "shown")
+        self._layout = self._build_layout()
+
+    # ------------------------------------------------------------------- public actions
+
+    @property
+    def surface(self):
+        """The chosen landscape object from `landscapes`."""
+        return landscapes.get(self.landscape)
+
+    def racer_names(self):
+        """The optimizers on the map: the chosen one first, then the racers."""
+        return [self.optimizer, *self.racers][:MAX_RACERS]
+
+    def step(self):
+        """Show one more step (computing a longer path when the budget is used up)."""
+        if self.shown >= self.steps:
+            self.steps = min(self.steps + 1, self.param.steps.bounds[1])
+        self.shown = min(self.shown + 1, self.steps)
+
+    def reset(self):
+        """Back to the start point (the path is kept, none of it shown)."""
+        self.shown = 0
+
+    def place_start(self, x, y):
+        """Start from (x, y): the path is recomputed and the same number of steps shown."""
+        if math.isfinite(x) and math.isfinite(y):
+            self.start = (float(x), float(y))
+
+    # ------------------------------------------------------------------- figures
+
+    def _build_landscape_figure(self):
+        fig = theme.make_figure(
+            "landscape-figure",
+            width=theme.LANDSCAPE_SIZE + 40,
+            height=theme.LANDSCAPE_SIZE,
+            x_range=Range1d(0, 1, name="landscape-x-range"),
+            y_range=Range1d(0, 1, name="landscape-y-range"),
+            tools="pan,wheel_zoom,reset,save",
+            x_axis_label="x",
+            y_axis_label="y",
+            min_border_right=10,
+        )
+        fig.grid.visible = False
+        self.image_source = ColumnDataSource(
+            {"image": [], "x": [], "y": [], "dw": [], "dh": []}, name="landscape-image"
+        )
+        self.linear_mapper = LinearColorMapper(palette=theme.LOSS_PALETTE)
+        self.log_mapper = LogColorMapper(palette=theme.LOSS_PALETTE)
+        self.image_renderer = fig.image(
+            image="image", x="x", y="y", dw="dw", dh="dh", source=self.image_source,
+            color_mapper=self.linear_mapper,
+        )
+        self.image_renderer.name = "landscape-heatmap"
+        self.contours = fig.contour(
+            x=np.array([0.0, 1.0]), y=np.array([0.0, 1.0]), z=np.zeros((2, 2)),
+            levels=[0.5], line_color=theme.CONTOUR_COLOR, line_alpha=theme.CONTOUR_ALPHA,
+            line_width=1.2, fill_color=None,
+        )
+        self.contours.name = "landscape-contours"
+        self.colorbar = ColorBar(
+            color_mapper=self.linear_mapper, width=12, padding=4, title="loss",
+            title_text_font_size="13px", major_label_text_font_size="12px",
+            name="landscape-colorbar",
+        )
+        fig.add_layout(self.colorbar, "right")
+
+        self.minima_source = ColumnDataSource({"x": [], "y": []}, name="landscape-minima")
+        fig.scatter("x", "y", source=self.minima_source, marker="star", size=20,
+                    fill_color=theme.MINIMUM_COLOR, line_color="black", line_width=1.2,
+                    legend_label="minimum")
+
+        self.path_sources, self.path_renderers, self.dot_renderers = [], [], []
+        for slot in range(MAX_RACERS):
+            name = "landscape-path" if slot == 0 else f"landscape-path-{slot + 1}"
+            source = ColumnDataSource({"x": [], "y": []}, name=name)
+            color = theme.RACE_COLORS[slot]
+            line = fig.line("x", "y", source=source, color=color, line_width=2.5,
+                            legend_label=f"racer {slot + 1}")
+            dots = fig.scatter("x", "y", source=source, size=7, fill_color=color,
+                               line_color="black", line_width=0.8)
+            self.path_sources.append(source)
+            self.path_renderers.append(line)
+            self.dot_renderers.append(dots)
+
+        self.arrow_source = ColumnDataSource(
+            {"x0": [], "y0": [], "x1": [], "y1": []}, name="gradient-arrow"
+        )
+        fig.add_layout(Arrow(
+            end=VeeHead(size=14, fill_color=theme.ARROW_COLOR, line_color="black",
+                        line_width=1),
+            x_start="x0", y_start="y0", x_end="x1", y_end="y1", source=self.arrow_source,
+            line_color=theme.ARROW_COLOR, line_width=3, name="gradient-arrow-annotation",
+        ))
+        self.start_source = ColumnDataSource({"x": [], "y": []}, name="landscape-start")
+        fig.scatter("x", "y", source=self.start_source, size=15, fill_color=theme.START_COLOR,
+                    line_color="black", line_width=2, legend_label="start (tap to move)")
+        theme.style_legend(fig, "top_left")
+        fig.legend.background_fill_alpha = 0.75
+        fig.on_event(Tap, self._on_tap)
+        # BokehJS turns a second tap within 300 ms into a DoubleTap: treat it as a tap too.
+        fig.on_event(DoubleTap, self._on_tap)
+        self.trajectory_source = ColumnDataSource({"step": []}, name="landscape-trajectory")
+        self.landscape_figure = fig
+
+    def _build_loss_figure(self):
+        fig = theme.make_figure(
+            "loss-figure",
+            title="Loss vs step",
+            height=theme.SIDE_FIGURE_HEIGHT,
+            width=theme.SIDE_FIGURE_WIDTH,
+            y_axis_type="log",
+            x_range=Range1d(0, 1, name="loss-x-range"),
+            x_axis_label="step",
+            y_axis_label="loss",
+            tools="pan,wheel_zoom,box_zoom,reset,save",
+        )
+        self.loss_sources, self.loss_renderers = [], []
+        for slot in range(MAX_RACERS):
+            name = "loss-curve" if slot == 0 else f"loss-curve-{slot + 1}"
+            source = ColumnDataSource({"step": [], "loss": []}, name=name)
+            renderer = fig.line("step", "loss", source=source, color=theme.RACE_COLORS[slot],
+                                line_width=2.5, legend_label=f"racer {slot + 1}")
+            self.loss_sources.append(source)
+            self.loss_renderers.append(renderer)
+        theme.style_legend(fig, "top_right")
+        # Bright race colours need a dark backdrop here as on the heatmap.
+        fig.background_fill_color = "#2b1a3d"
+        fig.grid.grid_line_color = "#ffffff"
+        fig.grid.grid_line_alpha = 0.15
+        self.loss_figure = fig
+
+    # ------------------------------------------------------------------- controls
+
+    def _build_controls(self):
+        self.landscape_select = pn.widgets.Select.from_param(
+            self.param.landscape, name="Landscape",
+            options={landscapes.get(n).title: n for n in landscapes.names()},
+            sizing_mode="stretch_width",
+        )
+        self.optimizer_select = pn.widgets.Select.from_param(
+            self.param.optimizer, name="Optimizer",
+            options={optimizer_title(n): n for n in optimizers.names()},
+            sizing_mode="stretch_width",
+        )
+        self.lr_slider = log_slider(
+            self, "learning_rate", "Learning rate", LR_MIN, LR_MAX, step=0.01,
+            sizing_mode="stretch_width",
+        )
+        self.lr_input = pn.widgets.FloatInput(
+            name="Type η", value=self.learning_rate, step=0.01, sizing_mode="stretch_width"
+        )
+        self.lr_input.param.watch(self._on_typed_lr, "value")
+        self.param.watch(self._sync_typed_lr, "learning_rate")
+        self.message = pn.pane.HTML("", stylesheets=[MESSAGE_CSS], margin=(0, 10),
+                                    sizing_mode="stretch_width")
+        self.step_button = pn.widgets.Button(name="Step downhill", button_type="primary",
+                                             width=126)
+        self.play_button = pn.widgets.Button(name="Play", button_type="success", width=64)
+        self.reset_button = pn.widgets.Button(name="Reset", width=64)
+        self.step_button.on_click(lambda _event: self.step())
+        self.reset_button.on_click(lambda _event: self.reset())
+        self.speed_slider = pn.widgets.IntSlider.from_param(
+            self.param.speed, name="Speed (steps/s)", sizing_mode="stretch_width"
+        )
+        self.steps_slider = pn.widgets.IntSlider.from_param(
+            self.param.steps, name="Steps", sizing_mode="stretch_width"
+        )
+        self.shown_input = pn.widgets.IntInput.from_param(
+            self.param.shown, name="Steps shown", visible=False
+        )
+        self.race_choice = pn.widgets.MultiChoice(
+            name="Race against (same η)", options={}, max_items=MAX_RACERS - 1,
+            sizing_mode="stretch_width",
+        )
+        self._update_race_options()
+        self.race_choice.param.watch(self._on_race_choice, "value")
+        self.hyper_box = pn.GridBox(ncols=2, sizing_mode="stretch_width")
+        self._build_hyper_widgets()
+        self.status = Div(text="", name="landscape-status", stylesheets=[STATUS_CSS],
+                          sizing_mode="stretch_width")
+        self.landscape_info = pn.pane.HTML("", sizing_mode="stretch_width", margin=(0, 10),
+                                           stylesheets=[STATUS_CSS])
+
+        js_args = dict(
+            traj=self.trajectory_source, paths=self.path_sources, losses=self.loss_sources,
+            arrow=self.arrow_source, status=self.status, shown=self.shown_input,
+            play=self.play_button, speed=self.speed_slider,
+        )
+        self.play_button.js_on_click(args=js_args, code=PLAY_JS)
+        for button in (self.step_button, self.reset_button):
+            button.js_on_click(args=js_args, code=STOP_JS)
+
+    def _build_hyper_widgets(self):
+        """Widgets for the chosen optimizer's hyperparameters, from optimizers.get's defaults."""
+        defaults = optimizers.get(self.optimizer).hyper
+        values = {**defaults, **self.hyperparameters}
+        widgets = []
+        for key, value in values.items():
+            if key == "lr":
+                continue
+            if key == "betas":
+                for i, beta in enumerate(value):
+                    widget = pn.widgets.FloatInput(
+                        name=f"β{'₁₂'[i]}", value=float(beta), step=0.001, start=0.0,
+                        end=0.9999, width=125,
+                    )
+                    widget.param.watch(self._on_hyper_edit, "value")
+                    widget._downhill_key = ("betas", i)
+                    widgets.append(widget)
+            elif isinstance(value, bool):
+                widget = pn.widgets.Checkbox(name=HYPER_LABELS.get(key, key), value=value,
+                                             width=125, margin=(18, 10, 5, 10))
+                widget.param.watch(self._on_hyper_edit, "value")
+                widget._downhill_key = (key, None)
+                widgets.append(widget)
+            else:
+                widget = pn.widgets.FloatInput(
+                    name=HYPER_LABELS.get(key, key), value=float(value),
+                    step=0.01 if key != "eps" else 1e-8, start=0.0, width=125,
+                )
+                widget.param.watch(self._on_hyper_edit, "value")
+                widget._downhill_key = (key, None)
+                widgets.append(widget)
+        self.hyper_widgets = widgets
+        self.hyper_box.objects = widgets
+
+    # ------------------------------------------------------------------- events
+
+    def _on_tap(self, event):
+        self.place_start(event.x, event.y)
+
+    def _on_typed_lr(self, event):
+        if self._updating:
+            return
+        value, problem = check_learning_rate(event.new)
+        if problem:
+            self.message.object = f"<div class='downhill-message'>{html.escape(problem)}</div>"
+            self._updating = True
+            try:
+                self.lr_input.value = self.learning_rate
+            finally:
+                self._updating = False
+            return
+        self.message.object = ""
+        self.learning_rate = value
+
+    def _sync_typed_lr(self, event):
+        if self.lr_input.value != event.new:
+            self._updating = True
+            try:
+                self.lr_input.value = event.new
+            finally:
+                self._updating = False
+
+    def _on_hyper_edit(self, event):
+        if self._updating:
+            return
+        hyper = dict(self.hyperparameters)
+        key, index = event.obj._downhill_key
+        if key == "betas":
+            betas = list(hyper.get("betas", optimizers.get(self.optimizer).hyper["betas"]))
+            betas[index] = event.new
+            value = tuple(betas)
+        else:
+            value = event.new
+        hyper[key] = value
+        try:
+            optimizers.get(self.optimizer, lr=self.learning_rate, **hyper)
+        except (TypeError, ValueError) as error:
+            self.message.object = (
+                f"<div class='downhill-message'>{html.escape(str(error))}</div>"
+            )
+            return
+        self.message.object = ""
+        self.hyperparameters = hyper
+
+    def _on_race_choice(self, event):
+        self.racers = [name for name in event.new if name != self.optimizer][: MAX_RACERS - 1]
+
+    def _update_race_options(self):
+        self.race_choice.options = {
+            optimizer_title(n): n for n in optimizers.names() if n != self.optimizer
+        }
+
+    def _on_landscape(self, _event):
+        chosen = self.surface
+        self._updating = True
+        try:
+            self.param.update(start=chosen.start, learning_rate=chosen.lr, shown=0)
+        finally:
+            self._updating = False
+        self.message.object = ""
+        with pn.io.hold():
+            self._draw_landscape()
+            self._recompute()
+
+    def _on_optimizer(self, _event):
+        self._updating = True
+        try:
+            self.hyperparameters = {}
+            self.racers = [n for n in self.racers if n != self.optimizer]
+            self.race_choice.value = list(self.racers)
+            self._update_race_options()
+            self._build_hyper_widgets()
+        finally:
+            self._updating = False
+        self.message.object = ""
+        self._recompute()
+
+    def _on_path_change(self, *_events):
+        if self._updating:
+            return
+        self._recompute()
+
+    def _on_shown(self, _event):
+        if self._updating:
+            return
+        self._reveal()
+
+    # ------------------------------------------------------------------- drawing
+
+    def _draw_landscape(self):
+        chosen = self.surface
+        (xmin, xmax), (ymin, ymax) = chosen.bounds
+        xs = xmin + (np.arange(GRID) + 0.5) * (xmax - xmin) / GRID
+        ys = ymin + (np.arange(GRID) + 0.5) * (ymax - ymin) / GRID
+        grid = np.stack(np.meshgrid(xs, ys), axis=-1)
+        with np.errstate(all="ignore"):
+            values = np.asarray(chosen.loss(grid), dtype=float)
+        finite = values[np.isfinite(values)]
+        if chosen.log_color:
+            floor = chosen.min_value if chosen.min_value is not None else finite.min()
+            shown_values = values - floor
+            top = float(np.max(shown_values[np.isfinite(shown_values)]))
+            positive = shown_values[np.isfinite(shown_values) & (shown_values > 0)]
+            low = max(float(positive.min()), top * 1e-7)
+            shown_values = np.clip(shown_values, low, top)
+            mapper = self.log_mapper
+            mapper.update(low=low, high=top)
+            levels = np.geomspace(low, top, 16)[1:-1]
+            self.colorbar.title = "loss − min" if floor else "loss"
+        else:
+            shown_values = values
+            low, top = float(finite.min()), float(finite.max())
+            mapper = self.linear_mapper
+            mapper.update(low=low, high=top)
+            levels = np.unique(np.quantile(finite, np.linspace(0.03, 0.93, 13)))
+            self.colorbar.title = "loss"
+        shown_values = np.where(np.isfinite(shown_values), shown_values, top)
+        with pn.io.hold():
+            self.image_source.data = {
+                "image": [shown_values.astype(np.float32)], "x": [xmin], "y": [ymin],
+                "dw": [xmax - xmin], "dh": [ymax - ymin],
+            }
+            self.image_renderer.glyph.color_mapper = mapper
+            self.colorbar.color_mapper = mapper
+            self.contours.set_data(
+                contour_data(xs, ys, shown_values, levels, want_fill=False)
+            )
+            self.landscape_figure.x_range.update(start=xmin, end=xmax)
+            self.landscape_figure.y_range.update(start=ymin, end=ymax)
+            self.landscape_figure.title.text = f"{chosen.title}"
+            self.minima_source.data = {"x": chosen.minima[:, 0], "y": chosen.minima[:, 1]}
+            self._set_loss_axis(chosen.min_value)
+            self.landscape_info.object = (
+                f"<div class='downhill-status'><b>{html.escape(chosen.title)}</b>: "
+                f"{html.escape(chosen.description)}</div>"
+            )
+            self.landscape_formula.object = f"$L(x, y) = {chosen.formula}$"
+
+    def _set_loss_axis(self, min_value):
+        fig = self.loss_figure
+        axis = fig.yaxis[0]
+        if min_value is None:  # unbounded below (a saddle): the loss goes negative
+            fig.y_scale = LinearScale()
+            axis.ticker = BasicTicker()
+            axis.formatter = BasicTickFormatter()
+            axis.axis_label = "loss"
+            fig.title.text = "Loss vs step"
+        else:
+            fig.y_scale = LogScale()
+            axis.ticker = LogTicker()
+            axis.formatter = LogTickFormatter()
+            axis.axis_label = "loss" if min_value == 0 else "loss − minimum"
+            fig.title.text = "Loss vs step (log scale)"
+
+    def _recompute(self):
+        """Compute every racer's path for the whole step budget from the current start."""
+        chosen = self.surface
+        start = np.array(self.start, dtype=float)
+        self.runs = []
+        for slot, name in enumerate(self.racer_names()):
+            hyper = self.hyperparameters if slot == 0 else {}
+            opt = optimizers.get(name, lr=float(self.learning_rate), **hyper)
+            self.runs.append(optimizers.descend(chosen, opt, start, steps=int(self.steps)))
+        (xmin, xmax), (ymin, ymax) = chosen.bounds
+        length = ARROW_FRACTION * min(xmax - xmin, ymax - ymin)
+        data = {"step": np.arange(self.steps + 1)}
+        tags = []
+        for slot, run in enumerate(self.runs):
+            name = self.racer_names()[slot]
+            data[f"x{slot}"] = run.points[:, 0]
+            data[f"y{slot}"] = run.points[:, 1]
+            data[f"loss{slot}"] = run.losses
+            data[f"lossplot{slot}"] = (
+                loss_for_log_axis(run.losses, chosen.min_value)
+                if chosen.min_value is not None else run.losses
+            )
+            data[f"gnorm{slot}"] = np.sqrt(np.sum(run.grads * run.grads, axis=-1))
+            if slot == 0:
+                tips = arrow_tips(run.points, run.grads, length)
+                data["ax0"], data["ay0"] = tips[:, 0], tips[:, 1]
+            tags.append({
+                "label": self.racer_label(slot),
+                "color": theme.RACE_COLORS[slot],
+                "diverged_at": int(run.diverged_at),
+                "name": name,
+            })
+        if self.shown > self.steps:
+            self._updating = True
+            try:
+                self.shown = self.steps
+            finally:
+                self._updating = False
+        with pn.io.hold():
+            self.loss_figure.x_range.update(start=0, end=int(self.steps))
+            self.trajectory_source.tags = tags
+            self.trajectory_source.data = data
+            self.start_source.data = {"x": [start[0]], "y": [start[1]]}
+            self._label_racers()
+            self._reveal()
+
+    def racer_label(self, slot):
+        name = self.racer_names()[slot]
+        return f"{optimizer_title(name)}, η = {fmt(float(self.learning_rate))}"
+
+    def _label_racers(self):
+        legend_items = {item.renderers[0]: item for item in self.landscape_figure.legend.items}
+        loss_items = {item.renderers[0]: item for item in self.loss_figure.legend.items}
+        for slot in range(MAX_RACERS):
+            active = slot < len(self.runs)
+            label = self.racer_label(slot) if active else f"racer {slot + 1}"
+            for renderer, items in (
+                (self.path_renderers[slot], legend_items),
+                (self.loss_renderers[slot], loss_items),
+            ):
+                renderer.visible = active
+                items[renderer].visible = active
+                items[renderer].label = {"value": label}
+            self.dot_renderers[slot].visible = active
+
+    def _reveal(self):
+        """Put the first `shown` steps of every path on screen, with the arrow and status."""
+        k = int(self.shown)
+        data = self.trajectory_source.data
+        lines = []
+        with pn.io.hold():
+            for slot in range(MAX_RACERS):
+                if slot < len(self.runs):
+                    run = self.runs[slot]
+                    self.path_sources[slot].data = {
+                        "x": run.points[: k + 1, 0], "y": run.points[: k + 1, 1]
+                    }
+                    self.loss_sources[slot].data = {
+                        "step": np.arange(k + 1), "loss": data[f"lossplot{slot}"][: k + 1]
+                    }
+                    lines.append(status_entry(
+                        self.racer_label(slot), theme.RACE_COLORS[slot], k, run.points[k],
+                        float(run.losses[k]), float(data[f"gnorm{slot}"][k]),
+                        int(run.diverged_at),
+                    ))
+                else:
+                    self.path_sources[slot].data = {"x": [], "y": []}
+                    self.loss_sources[slot].data = {"step": [], "loss": []}
+            tip = (data["ax0"][k], data["ay0"][k])
+            if np.isfinite(tip).all():
+                point = self.runs[0].points[k]
+                self.arrow_source.data = {
+                    "x0": [point[0]], "y0": [point[1]], "x1": [tip[0]], "y1": [tip[1]]
+                }
+            else:
+                self.arrow_source.data = {"x0": [], "y0": [], "x1": [], "y1": []}
+            self.status.text = f"<div class='downhill-status'>{''.join(lines)}</div>"
+
+    # ------------------------------------------------------------------- layout
+
+    def _build_layout(self):
+        buttons = pn.Row(self.step_button, self.play_button, self.reset_button)
+        controls = pn.Column(
+            self.lr_slider,
+            self.lr_input,
+            self.message,
+            buttons,
+            self.speed_slider,
+            self.steps_slider,
+            self.landscape_select,
+            self.optimizer_select,
+            self.hyper_box,
+            self.race_choice,
+            self.shown_input,
+            width=theme.CONTROLS_WIDTH,
+        )
+        explanation = pn.Column(
+            pn.pane.Markdown(INTRO, sizing_mode="stretch_width", margin=(0, 10),
+                             styles=theme.TEXT_STYLE),
+            pn.Row(
+                pn.pane.LaTeX(FORMULA, styles={"font-size": "1.15em"}, margin=(0, 10)),
+                self.landscape_formula,
+            ),
+            self.landscape_info,
+            sizing_mode="stretch_width",
+        )
+        side = pn.Column(
+            pn.pane.Bokeh(self.status, sizing_mode="stretch_width"),
+            self.loss_figure,
+            explanation,
+            sizing_mode="stretch_width",
+            min_width=theme.SIDE_FIGURE_WIDTH,
+        )
+        return pn.Row(controls, self.landscape_figure, side, sizing_mode="stretch_width")
+
+    @property
+    def landscape_formula(self):
+        if not hasattr(self, "_landscape_formula"):
+            self._landscape_formula = pn.pane.LaTeX("", styles={"font-size": "1.05em"},
+                                                    margin=(0, 10))
+        return self._landscape_formula
+
+    def __panel__(self):
+        return self._layout

@@ -1,0 +1,109 @@
+"""Colours, fonts and sizes shared by every lesson (no math here).
+
+Loss is drawn with viridis: low loss dark purple, high loss bright yellow, perceptually uniform
+and colour-blind safe. Lines on top of it use the Okabe–Ito colours, which stay apart for every
+common colour-vision deficiency and stand out against viridis' purples and greens.
+Sizes are chosen so a lesson fits a 1366×768 laptop without scrolling sideways and still reads
+from the back of a hall on a 1920×1080 projector.
+"""
+
+from bokeh.models import CustomJSTickFormatter
+from bokeh.palettes import Viridis256
+from bokeh.plotting import figure
+
+LOSS_PALETTE = Viridis256
+"""Heatmap palette: index 0 (dark) for the lowest loss, 255 (bright) for the highest."""
+
+CONTOUR_COLOR = "#ffffff"
+CONTOUR_ALPHA = 0.35
+START_COLOR = "#ffffff"
+MINIMUM_COLOR = "#ffffff"
+
+# Okabe–Ito: vermillion, sky blue, orange, reddish purple — one per racing optimizer.
+RACE_COLORS = ("#ff6e3a", "#56b4e9", "#f0e442", "#cc79a7")
+ARROW_COLOR = "#ffffff"
+
+TANGENT_COLOR = "#e69f00"  # orange, as the lesson text says
+SECANT_COLOR = "#0072b2"  # blue
+CURVE_COLOR = "#3b3b3b"
+POINT_COLOR = "#d55e00"
+FORWARD_COLOR = "#d55e00"
+CENTRAL_COLOR = "#0072b2"
+SECANT_STEP_COLORS = ("#56b4e9", "#009e73", "#cc79a7")  # h = 0.1, 0.01, 0.001
+DESCENT_1D_COLOR = "#d55e00"
+
+TEXT_COLOR = "#1f2328"
+MUTED_TEXT = "#57606a"
+ACCENT = "#440154"  # viridis' darkest purple, for the header
+
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
+
+# Figure sizes in CSS pixels; the landscape fits a 768 px tall laptop screen under the header.
+LANDSCAPE_SIZE = 500
+SIDE_FIGURE_WIDTH = 420
+SIDE_FIGURE_HEIGHT = 250
+CURVE_FIGURE_WIDTH = 520
+CURVE_FIGURE_HEIGHT = 330
+SMALL_FIGURE_WIDTH = 400
+SMALL_FIGURE_HEIGHT = 260
+CONTROLS_WIDTH = 300
+
+TEXT_STYLE = {"font-size": "15px", "line-height": "1.45"}
+SMALL_TEXT_STYLE = {"font-size": "14px", "line-height": "1.4"}
+
+PAGE_CSS = f"""
+:host, body {{ font-family: {FONT}; color: {TEXT_COLOR}; }}
+"""
+
+
+def make_figure(name, **options):
+    """A Bokeh figure with the lesson look: readable fonts, a quiet toolbar, no logo.
+
+    Every figure gets a stable `name` (a test handle, listed in app/README.md).
+    """
+    defaults = dict(
+        toolbar_location="above",
+        tools="pan,wheel_zoom,box_zoom,reset,save",
+        background_fill_color="#ffffff",
+        border_fill_color="#ffffff",
+        outline_line_color="#d0d7de",
+        min_border_left=50,
+        min_border_bottom=40,
+        output_backend="canvas",
+    )
+    defaults.update(options)
+    fig = figure(name=name, **defaults)
+    fig.toolbar.logo = None
+    fig.toolbar.autohide = True
+    fig.title.text_font_size = "15px"
+    fig.title.text_font_style = "bold"
+    fig.title.text_color = TEXT_COLOR
+    for axis in (*fig.xaxis, *fig.yaxis):
+        axis.axis_label_text_font_size = "15px"
+        axis.axis_label_text_font_style = "normal"
+        axis.major_label_text_font_size = "13px"
+    fig.grid.grid_line_alpha = 0.35
+    return fig
+
+
+def style_legend(fig, location="top_right"):
+    """A compact, readable legend that can hide a line by clicking its entry."""
+    fig.legend.location = location
+    fig.legend.click_policy = "hide"
+    fig.legend.label_text_font_size = "13px"
+    fig.legend.background_fill_alpha = 0.85
+    fig.legend.padding = 4
+    fig.legend.spacing = 0
+    fig.legend.margin = 6
+
+
+def log_tick_formatter():
+    """Shows a slider that moves over log10(value) as the value itself (0.001, 0.1, 3, ...)."""
+    return CustomJSTickFormatter(
+        code="""
+        const v = Math.pow(10, tick);
+        if (v >= 0.01 && v < 1000) return String(Number(v.toPrecision(2)));
+        const s = v.toExponential(1).replace('.0e', 'e').replace('e+', 'e');
+        return s;
+        """
+    )
