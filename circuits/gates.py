@@ -156,7 +156,7 @@ CONSTANT_ROLE = "constant: a fixed number; its gradient is computed but changes 
 
 
 def number_text(value: float) -> str:
-    """A constant as a person would write it: 3, 0.5, 1e-05."""
+    """A constant as a person would write it: 3, 0.5, 1e-05, -0."""
     if value == int(value) and abs(value) < 1e15:
-        return str(int(value))
+        return ("-" if math.copysign(1.0, value) < 0 else "") + str(abs(int(value)))
     return repr(float(value))

@@ -9,6 +9,7 @@ stops at the depth limit, so no input can exhaust the stack.
 
 import ast
 import math
+import re
 import string
 
 from .errors import ExpressionError
@@ -20,6 +21,14 @@ MAX_NODES = 200       # inputs, constants and gates together
 MAX_DEPTH = 50        # gates on the longest path from the output down to an input
 MAX_VARIABLES = 8
 MAX_EXPONENT = 10     # |p| in a ** p
+
+# Names, numeric literals (as Python's tokenizer reads them), or any other single character.
+_TOKEN = re.compile(r"[A-Za-z_]\w*"
+                    r"|0[xXoObB][0-9A-Fa-f_]*"
+                    r"|(?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)(?:[eE][+-]?[\d_]*)?[jJ]?"
+                    r"|.", re.ASCII)
+_WORD = re.compile(r"\w+", re.ASCII)
+_DOT_DIGITS = frozenset("." + digit for digit in string.digits)
 
 _ALLOWED = frozenset(string.ascii_letters + string.digits + "_.+-*/(), ")
 
@@ -125,6 +134,16 @@ def check_text(text) -> tuple[str, int]:
     body = text.lstrip(" ")
     if not body.strip(" "):
         raise ExpressionError("the expression is empty")
+    for token in _TOKEN.finditer(text):
+        end = token.end()
+        is_number = token.group()[0].isdigit() or token.group()[:2] in _DOT_DIGITS
+        if is_number and end < len(text) and (
+                text[end].isalnum() or text[end] == "_"):
+            # Python would only warn ("invalid decimal literal"); say what to write instead.
+            number, name = token.group(), _WORD.match(text, end).group()
+            raise ExpressionError(
+                f"a number runs into a name: write {number}*{name}, not {number}{name}", end + 1)
+    return body, len(text) - len(body)
     return body, len(text) - len(body)
 
 
@@ -135,7 +154,10 @@ def parse_nodes(text) -> tuple[list[Node], int]:
     try:
         tree = ast.parse(body, mode="eval")
     except SyntaxError as error:
-        column = None if error.offset is None else error.offset + indent
+        offset = error.offset
+        if offset is None or not 1 <= offset <= len(body) + 1:
+            offset = len(body) + 1   # Python points nowhere: the input ended too early
+        column = offset + indent
         message = error.msg[0].lower() + error.msg[1:] if error.msg else "invalid syntax"
         raise ExpressionError(f"syntax error: {message}", column) from None
     except (RecursionError, MemoryError):
@@ -143,7 +165,12 @@ def parse_nodes(text) -> tuple[list[Node], int]:
     except (ValueError, OverflowError) as error:
         raise ExpressionError(f"the expression cannot be read: {error}") from None
     builder = _Builder(body, indent)
-    output = builder.build(tree.body, 0)
+    try:
+        output = builder.build(tree.body, 0)
+    except RecursionError:
+        # The walk nests at most ~2 calls per gate level (MAX_DEPTH bounds it); only a caller
+        # already deep in its own stack can get here.
+        raise ExpressionError("the expression is nested too deeply to read") from None
     return builder.nodes, output
 
 
@@ -158,7 +185,7 @@ class _Builder:
         self.variable_ids: dict[str, int] = {}
 
     def column(self, syntax: ast.AST) -> int:
-        return getattr(syntax, "col_offset", 0) + 1 + self.indent
+        return syntax.col_offset + 1 + self.indent
 
     def fail(self, message: str, syntax: ast.AST):
         raise ExpressionError(message, self.column(syntax))
@@ -215,7 +242,7 @@ class _Builder:
         latex = _latex_number(shown)
         return self.add(syntax, op="const", inputs=(), label=shown, role=CONSTANT_ROLE,
                         text=shown, latex=latex, param=value,
-                        precedence=_NEGATIVE if value < 0 else _ATOM)
+                        precedence=_NEGATIVE if math.copysign(1.0, value) < 0 else _ATOM)
 
     def variable(self, syntax: ast.Name) -> int:
         name = syntax.id
@@ -236,9 +263,11 @@ class _Builder:
         return node_id
 
     def unary(self, syntax: ast.UnaryOp, depth: int) -> int:
-        operand = syntax.operand
         if isinstance(syntax.op, ast.UAdd):
-            return self.build(operand, depth)
+            while isinstance(syntax, ast.UnaryOp) and isinstance(syntax.op, ast.UAdd):
+                syntax = syntax.operand   # "+++x" is x: a loop, so no nesting of calls
+            return self.build(syntax, depth)
+        operand = syntax.operand
         if not isinstance(syntax.op, ast.USub):
             word = "not" if isinstance(syntax.op, ast.Not) else "~"
             self.fail(f"the operator {word} is not allowed", syntax)

@@ -28,7 +28,7 @@ BROADCAST = (
 )
 _SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
 
-_erf = np.vectorize(math.erf, otypes=[float])
+_erfc = np.vectorize(math.erfc, otypes=[float])
 
 
 def text(tree) -> str:
@@ -96,8 +96,9 @@ _NUMPY = {
     "tanh": lambda t, a: np.tanh(a),
     "sigmoid": lambda t, a: 1.0 / (1.0 + np.exp(-a)),
     "relu": lambda t, a: np.where(a > 0, a, 0.0),
-    "gelu": lambda t, a: a * 0.5 * (1.0 + _erf(a / math.sqrt(2.0))),
-    "silu": lambda t, a: a / (1.0 + np.exp(-a)),
+    # Φ(a) = ½·erfc(−a/√2): ½(1 + erf(a/√2)) loses digits in the left tail.
+    "gelu": lambda t, a: a * 0.5 * _erfc(-a * math.sqrt(0.5)),
+    "silu": lambda t, a: a * (1.0 / (1.0 + np.exp(-a))),
 }
 
 
