@@ -16,7 +16,8 @@ import math
 from dataclasses import dataclass, field
 
 from bokeh.models import ColumnDataSource, Range1d
-from bokeh.plotting import figure
+
+from app import theme
 
 # Okabe–Ito bluish green and vermillion, darkened to a 5:1 contrast on white so the labels
 # read from the back of a hall; they differ in hue for every common colour-vision deficiency,
@@ -188,8 +189,8 @@ class CircuitFigure:
                                        name=f"{prefix}-titles")
         self.x_range = Range1d(-0.5, 3.5)
         self.y_range = Range1d(-3.5, 0.5)
-        fig = figure(
-            name=f"{prefix}-figure",
+        fig = theme.make_figure(
+            f"{prefix}-figure",
             height=height,
             sizing_mode="stretch_width",
             x_range=self.x_range,
@@ -198,6 +199,8 @@ class CircuitFigure:
             toolbar_location=None,
             title=title,
             min_border=8,
+            min_border_left=8,
+            min_border_bottom=8,
             outline_line_color=None,
         )
         fig.axis.visible = False
@@ -218,7 +221,7 @@ class CircuitFigure:
         fig.text(
             x="x", y="y", text="label", source=self.nodes, text_align="center",
             text_baseline="middle", text_font_size="16px", text_font_style="bold",
-            text_color="#1f2328", background_fill_color="fill", padding=9,
+            text_color=theme.TEXT_COLOR, background_fill_color="fill", padding=9,
             border_line_color="line_color", border_line_width="line_width",
             outline_shape="shape", border_radius=6,
         )

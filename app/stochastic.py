@@ -1,32 +1,475 @@
-"""Lesson 4 — Stochastic & adaptive: mini-batches, schedules, clipping, the saddle race."""
+"""Lesson 4 — Stochastic & adaptive: mini-batches, schedules, clipping, the saddle race.
 
+The runs come from `optimizers.descend` on `landscapes.get("line-fit")` (with batch_size= and
+seed=) and on the plateau saddle; the learning rate per step from `optimizers.schedules`. This
+view only draws them and moves a step counter along the precomputed paths: "Play" starts a
+session-scoped periodic callback that removes itself at the last step, on "Pause"/"Reset",
+and when the browser session closes.
+"""
+
+import math
+
+import numpy as np
 import panel as pn
 import param
+from bokeh.models import ColorBar, ColumnDataSource, LinearColorMapper, LogColorMapper, Range1d
+
+import landscapes
+import optimizers
+from app import theme
 
 INTRO = (
-    "The full-batch gradient averages every example: exact, but one update costs a pass over "
-    "all the data. **Stochastic** gradient descent uses one random example per step (cheap, "
-    "very noisy); a **mini-batch** averages a few (the workhorse). The loss is the mean form "
-    "1/(2n)Σ, so the learning rate does not depend on n. **Adaptive** optimizers (momentum, "
-    "RMSprop, Adam) reshape each step from the gradients seen so far and cross plateaus faster."
+    "The full-batch gradient averages every example: exact, but each update costs a pass over "
+    "all the data. **Stochastic** gradient descent (SGD) uses one random example per step: "
+    "cheap and very noisy. A **mini-batch** averages a few examples and is the workhorse. "
+    "Here the loss is the mean 1/(2n)Σ, not the sum ½Σ, so the learning rate η does not "
+    "depend on the number of examples n. All three paths start at the same point, with the "
+    "same seed for the random batches."
 )
 FORMULA = (
     r"$L(m, b) = \frac{1}{2n}\sum_{i=1}^{n} (m x_i + b - y_i)^2 \qquad "
-    r"\theta \leftarrow \theta - \eta\, \nabla L_B(\theta),\ "
+    r"(m, b) \leftarrow (m, b) - \eta_t\, \nabla L_B, \quad "
     r"L_B = \frac{1}{2|B|}\sum_{i \in B} (m x_i + b - y_i)^2$"
 )
+SCHEDULE_TEXT = (
+    "**Schedules** change η over the steps: step decay halves it every 40 steps, cosine "
+    "annealing glides it to 0, warmup starts small and ramps up over 10 steps. A decaying η "
+    "calms SGD's noise near the minimum. **Clipping** caps the gradient's norm ‖∇‖ before the "
+    "step, so one bad batch cannot throw the run far away."
+)
+SADDLE_TEXT = (
+    "### Saddle race\n"
+    "On f(x, y) = x² + y⁶/6 − y⁴/4 the origin is a saddle with a flat plateau around it: the "
+    "gradient along y is almost zero there (∂f/∂y = y⁵ − y³ ≈ −y³). Plain SGD and momentum "
+    "crawl on the plateau (their loss stays flat near 0), while RMSprop and Adam divide by a "
+    "running size of the gradient, so a tiny gradient still makes a step of about η, and they "
+    "escape to a minimum at f = −1/12."
+)
+
+LINE_FIT = "line-fit"
+SADDLE = "plateau-saddle"
+MAX_STEPS = 150
+PLAY_PERIOD_MS = 120
+PATHS = ("full", "mini", "sgd")
+PATH_TITLES = {"full": "Full batch", "mini": "Mini-batch", "sgd": "SGD"}
+# Okabe–Ito colours that stand apart on viridis and for every common colour-vision deficiency.
+PATH_COLORS = {"full": "#ffffff", "mini": "#56b4e9", "sgd": "#ff6e3a"}
+PATH_DASHES = {"full": "solid", "mini": "solid", "sgd": "solid"}
+RACERS = ("sgd", "momentum", "rmsprop", "adam")
+# SGD and momentum share the line y ≈ 0.05 on the plateau: momentum dashed, SGD on top.
+RACER_DASHES = {"sgd": "solid", "momentum": "dashed", "rmsprop": "solid", "adam": "solid"}
+RACER_WIDTHS = {"sgd": 4, "momentum": 2.5, "rmsprop": 2.5, "adam": 2.5}
+RACER_ORDER = ("momentum", "rmsprop", "adam", "sgd")
+RACER_TITLES = {"sgd": "SGD", "momentum": "Momentum", "rmsprop": "RMSprop", "adam": "Adam"}
+RACER_COLORS = {"sgd": "#ff6e3a", "momentum": "#f0e442", "rmsprop": "#56b4e9",
+                "adam": "#cc79a7"}
+BATCH_COLOR = "#d55e00"
+DATA_COLOR = "#8c959f"
+LINE_COLOR = "#0072b2"
+SCHEDULES = ("Constant", "Step decay", "Cosine", "Warmup", "Warmup + cosine")
+STEP_DECAY_EVERY = 40
+STEP_DECAY_GAMMA = 0.5
+WARMUP_STEPS = 10
+GRID = 160
+
+
+def _schedule(name, lr):
+    """The learning rate per step as a function, from optimizers.schedules."""
+    schedules = optimizers.schedules
+    if name == "Step decay":
+        return schedules.step_decay(lr, STEP_DECAY_EVERY, STEP_DECAY_GAMMA)
+    if name == "Cosine":
+        return schedules.cosine(lr, MAX_STEPS)
+    if name == "Warmup":
+        return schedules.linear_warmup(lr, start_factor=0.1, total_iters=WARMUP_STEPS)
+    if name == "Warmup + cosine":
+        return schedules.warmup_cosine(lr, WARMUP_STEPS, MAX_STEPS - WARMUP_STEPS,
+                                       start_factor=0.1)
+    return schedules.constant(lr)
+
+
+def _figure(name, title, width, height, **options):
+    return theme.make_figure(name, title=title, width=width, height=height,
+                             tools="pan,wheel_zoom,reset,save", **options)
+
+
+def _heatmap(fig, landscape, log):
+    """The landscape's loss as an image with contour lines (computed once per figure)."""
+    (x0, x1), (y0, y1) = landscape.bounds
+    xs, ys = np.linspace(x0, x1, GRID), np.linspace(y0, y1, GRID)
+    grid = np.stack(np.meshgrid(xs, ys), axis=-1)
+    loss = np.asarray(landscape.loss(grid), dtype=np.float64)
+    low, high = float(np.min(loss)), float(np.max(loss))
+    if log:
+        mapper = LogColorMapper(palette=theme.LOSS_PALETTE, low=low, high=high)
+        levels = np.geomspace(low * 1.05, high, 12)
+    else:
+        mapper = LinearColorMapper(palette=theme.LOSS_PALETTE, low=low, high=high)
+        levels = np.linspace(low, high, 16)[1:-1]
+    fig.image(image=[loss], x=x0, y=y0, dw=x1 - x0, dh=y1 - y0, color_mapper=mapper,
+              level="image")
+    fig.contour(xs, ys, loss, levels, line_color=theme.CONTOUR_COLOR,
+                line_alpha=theme.CONTOUR_ALPHA, line_width=1)
+    fig.add_layout(ColorBar(color_mapper=mapper, width=10, label_standoff=6,
+                            major_label_text_font_size="12px", title="loss",
+                            title_text_font_size="12px"), "right")
+    fig.x_range = Range1d(x0, x1)
+    fig.y_range = Range1d(y0, y1)
+
+
+def _finite_points(run, upto):
+    """The run's points 0 … upto, cut where it diverged (no NaN reaches a plot)."""
+    end = upto + 1 if run.diverged_at < 0 else min(upto + 1, run.diverged_at)
+    return run.points[:end]
 
 
 class StochasticAdaptive(pn.viewable.Viewer):
-    """The stochastic & adaptive lesson: batch vs mini-batch vs SGD, schedules, saddle race."""
+    """Full batch vs mini-batch vs SGD on a line fit; schedules and clipping; a saddle race."""
 
-    batch_size = param.Integer(default=8, bounds=(1, 64), doc="Mini-batch size")
+    batch_size = param.Integer(default=8, bounds=(2, 25), doc="Examples per mini-batch")
+    learning_rate = param.Number(default=0.2, bounds=(0.005, 1.0), doc="η before scheduling")
+    seed = param.Integer(default=0, bounds=(0, 9999), doc="Seed of the random mini-batches")
+    step = param.Integer(default=0, bounds=(0, MAX_STEPS), doc="How far along the paths")
+    follow = param.Selector(default="Mini-batch", objects=list(PATH_TITLES.values()),
+                            doc="The path whose line is drawn over the data")
+    schedule = param.Selector(default="Constant", objects=list(SCHEDULES))
+    clip = param.Boolean(default=False, doc="Clip the gradient's norm")
+    clip_norm = param.Number(default=1.0, bounds=(0.05, 10.0), doc="Largest gradient norm")
+    race_learning_rate = param.Number(default=0.05, bounds=(0.005, 0.3))
+    race_steps = param.Integer(default=150, bounds=(20, 400))
 
     def __init__(self, **params):
+        self.landscape = landscapes.get(LINE_FIT)
+        self.saddle = landscapes.get(SADDLE)
+        params.setdefault("learning_rate", float(self.landscape.lr))
         super().__init__(**params)
-        self._intro = pn.pane.Markdown(INTRO, sizing_mode="stretch_width")
-        self._formula = pn.pane.LaTeX(FORMULA, styles={"font-size": "1.1em"})
-        self._layout = pn.Column(self._intro, self._formula, sizing_mode="stretch_width")
+        self.runs = {}
+        self.race = {}
+        self._player = None
+        self._build_linefit()
+        self._build_contour()
+        self._build_loss()
+        self._build_schedule()
+        self._build_saddle()
+        self._build_widgets()
+        if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+            pn.state.on_session_destroyed(lambda context: self.pause())
+        self._recompute()
+        self._race()
+        self._layout = self._build_layout()
+
+    # ---------------------------------------------------------------- figures
+
+    def _build_linefit(self):
+        x, y = self.landscape.data
+        self.data_source = ColumnDataSource(
+            data={"x": np.asarray(x), "y": np.asarray(y), "in_batch": [False] * len(x)},
+            name="linefit-data")
+        self.line_source = ColumnDataSource(data={"x": [], "y": []}, name="linefit-line")
+        self.best_source = ColumnDataSource(data={"x": [], "y": []}, name="linefit-best")
+        fig = _figure("linefit-figure", "Data and the current line ŷ = m·x + b", 460, 380,
+                      x_axis_label="x", y_axis_label="y")
+        fig.line("x", "y", source=self.best_source, line_color="#57606a", line_dash="dashed",
+                 line_width=2, legend_label="least squares")
+        fig.line("x", "y", source=self.line_source, line_color=LINE_COLOR, line_width=3,
+                 legend_label="current line")
+        self.batch_source = ColumnDataSource(data={"x": [], "y": []}, name="linefit-batch")
+        fig.scatter("x", "y", source=self.data_source, size=7, fill_color=DATA_COLOR,
+                    line_color="#1f2328", line_width=0.5, legend_label="data")
+        fig.scatter("x", "y", source=self.batch_source, size=11, fill_color=BATCH_COLOR,
+                    line_color="#1f2328", line_width=1, legend_label="next step's batch")
+        fig.legend.location = "top_left"
+        fig.legend.label_text_font_size = "13px"
+        fig.legend.background_fill_alpha = 0.85
+        self.linefit_figure = fig
+        m, b = self.landscape.minima[0]
+        self.best_source.data = self._line(m, b)
+
+    def _line(self, m, b):
+        """Two end points of y = m·x + b across the data (for drawing only)."""
+        x = np.asarray(self.landscape.data[0])
+        ends = np.array([x.min() - 0.2, x.max() + 0.2])
+        return {"x": ends, "y": m * ends + b}
+
+    def _build_contour(self):
+        fig = _figure("minibatch-figure", "Loss over (m, b): three paths, one start, one seed",
+                      480, 380, x_axis_label="slope m", y_axis_label="intercept b")
+        _heatmap(fig, self.landscape, log=True)
+        self.path_sources = {}
+        self.now_sources = {}
+        for key in PATHS:
+            source = ColumnDataSource(data={"x": [], "y": []}, name=f"minibatch-path-{key}")
+            fig.line("x", "y", source=source, line_color=PATH_COLORS[key], line_width=2,
+                     line_alpha=0.9, legend_label=PATH_TITLES[key])
+            fig.scatter("x", "y", source=source, size=3.5, color=PATH_COLORS[key])
+            now = ColumnDataSource(data={"x": [], "y": []}, name=f"minibatch-now-{key}")
+            fig.scatter("x", "y", source=now, size=11, fill_color=PATH_COLORS[key],
+                        line_color="#1f2328", line_width=1.5)
+            self.path_sources[key], self.now_sources[key] = source, now
+        m, b = self.landscape.minima[0]
+        fig.scatter([m], [b], marker="x", size=14, line_color="#ffffff", line_width=3)
+        fig.scatter([self.landscape.start[0]], [self.landscape.start[1]], size=10,
+                    fill_color="#ffffff", line_color="#1f2328")
+        fig.legend.location = "bottom_left"
+        fig.legend.label_text_font_size = "13px"
+        fig.legend.background_fill_alpha = 0.75
+        fig.legend.background_fill_color = "#1f2328"
+        fig.legend.label_text_color = "#ffffff"
+        self.contour_figure = fig
+
+    def _build_loss(self):
+        fig = _figure("minibatch-loss-figure", "Full-data loss per step", 460, 240,
+                      x_axis_label="step", y_axis_label="loss", y_axis_type="log")
+        self.loss_sources = {}
+        for key in PATHS:
+            source = ColumnDataSource(data={"step": [], "loss": []}, name=f"minibatch-loss-{key}")
+            color = "#1f2328" if key == "full" else PATH_COLORS[key]
+            fig.line("step", "loss", source=source, line_color=color, line_width=2,
+                     legend_label=PATH_TITLES[key])
+            self.loss_sources[key] = source
+        fig.legend.location = "top_right"
+        fig.legend.label_text_font_size = "12px"
+        fig.x_range = Range1d(0, MAX_STEPS)
+        self.loss_figure = fig
+
+    def _build_schedule(self):
+        fig = _figure("schedule-figure", "Learning rate η over the steps", 460, 240,
+                      x_axis_label="step", y_axis_label="η")
+        self.schedule_source = ColumnDataSource(data={"step": [], "lr": []},
+                                                name="schedule-curve")
+        self.schedule_now = ColumnDataSource(data={"step": [], "lr": []}, name="schedule-now")
+        fig.line("step", "lr", source=self.schedule_source, line_color=LINE_COLOR, line_width=2)
+        fig.scatter("step", "lr", source=self.schedule_now, size=10, fill_color=BATCH_COLOR,
+                    line_color="#1f2328")
+        fig.x_range = Range1d(0, MAX_STEPS)
+        fig.y_range = Range1d(0, 1)
+        self.schedule_figure = fig
+
+    def _build_saddle(self):
+        fig = _figure("saddle-figure", "Plateau saddle x² + y⁶/6 − y⁴/4: four optimizers",
+                      440, 400, x_axis_label="x", y_axis_label="y")
+        _heatmap(fig, self.saddle, log=False)
+        loss_fig = _figure("saddle-loss-figure", "Loss per step: SGD stalls on the plateau",
+                           480, 400, x_axis_label="step", y_axis_label="loss")
+        self.race_sources, self.race_loss_sources = {}, {}
+        for key in RACER_ORDER:
+            source = ColumnDataSource(data={"x": [], "y": []}, name=f"saddle-path-{key}")
+            fig.line("x", "y", source=source, line_color=RACER_COLORS[key],
+                     line_width=RACER_WIDTHS[key], line_dash=RACER_DASHES[key],
+                     legend_label=RACER_TITLES[key])
+            fig.scatter("x", "y", source=source, size=3, color=RACER_COLORS[key])
+            loss = ColumnDataSource(data={"step": [], "loss": []}, name=f"saddle-loss-{key}")
+            color = "#b8860b" if key == "momentum" else RACER_COLORS[key]
+            loss_fig.line("step", "loss", source=loss, line_color=color,
+                          line_width=RACER_WIDTHS[key], line_dash=RACER_DASHES[key],
+                          legend_label=RACER_TITLES[key])
+            self.race_sources[key], self.race_loss_sources[key] = source, loss
+        minima = np.asarray(self.saddle.minima)
+        fig.scatter(minima[:, 0], minima[:, 1], marker="x", size=14, line_color="#ffffff",
+                    line_width=3)
+        fig.scatter([0], [0], marker="triangle", size=12, fill_color="#ffffff",
+                    line_color="#1f2328")
+        fig.scatter([self.saddle.start[0]], [self.saddle.start[1]], size=10,
+                    fill_color="#ffffff", line_color="#1f2328")
+        for f in (fig, loss_fig):
+            f.legend.label_text_font_size = "13px"
+            f.legend.background_fill_alpha = 0.85
+        fig.legend.location = "bottom_left"
+        loss_fig.legend.location = "top_right"
+        self.saddle_figure, self.saddle_loss_figure = fig, loss_fig
+
+    # ---------------------------------------------------------------- widgets
+
+    def _build_widgets(self):
+        self.batch_slider = pn.widgets.IntSlider.from_param(
+            self.param.batch_size, label="Batch size", width=280)
+        self.lr_slider = pn.widgets.EditableFloatSlider.from_param(
+            self.param.learning_rate, label="Learning rate", step=0.005, width=280)
+        self.seed_input = pn.widgets.IntInput.from_param(self.param.seed, label="Seed", width=120)
+        self.follow_buttons = pn.widgets.RadioButtonGroup.from_param(
+            self.param.follow, label="Line follows", width=280)
+        self.step_button = pn.widgets.Button(label="Step", color="primary", width=80)
+        self.play_button = pn.widgets.Button(label="Play", color="success", width=80)
+        self.reset_button = pn.widgets.Button(label="Reset", color="default", width=80)
+        self.schedule_select = pn.widgets.Select.from_param(
+            self.param.schedule, label="Schedule", width=280)
+        self.clip_box = pn.widgets.Checkbox.from_param(self.param.clip, label="Clip gradients")
+        self.clip_slider = pn.widgets.EditableFloatSlider.from_param(
+            self.param.clip_norm, label="Max gradient norm", step=0.05, width=280,
+            disabled=not self.clip)
+        self.race_lr_slider = pn.widgets.EditableFloatSlider.from_param(
+            self.param.race_learning_rate, label="Race learning rate", step=0.005, width=280)
+        self.race_steps_slider = pn.widgets.IntSlider.from_param(
+            self.param.race_steps, label="Race steps", step=10, width=280)
+        self.status = pn.pane.Markdown("", sizing_mode="stretch_width", margin=(0, 10))
+        self.race_status = pn.pane.Markdown("", sizing_mode="stretch_width", margin=(0, 10))
+        self.message = pn.pane.Alert("", alert_type="danger", visible=False)
+        self.step_button.on_click(lambda event: self.advance())
+        self.play_button.on_click(lambda event: self.toggle_play())
+        self.reset_button.on_click(lambda event: self.reset())
+
+    def _build_layout(self):
+        controls = pn.Column(
+            self.batch_slider, self.lr_slider, self.seed_input,
+            pn.pane.Markdown("**Line follows**", margin=(5, 10, 0, 10)), self.follow_buttons,
+            pn.Row(self.step_button, self.play_button, self.reset_button),
+            self.message,
+            width=300,
+        )
+        schedule_controls = pn.Column(
+            self.schedule_select, self.clip_box, self.clip_slider, width=300)
+        race_controls = pn.Column(self.race_lr_slider, self.race_steps_slider, width=300)
+        return pn.Column(
+            pn.pane.Markdown(INTRO, sizing_mode="stretch_width", styles={"font-size": "1.05em"}),
+            pn.pane.LaTeX(FORMULA, styles={"font-size": "1.1em"}),
+            pn.Row(controls, self.linefit_figure, self.contour_figure),
+            self.status,
+            pn.pane.Markdown(SCHEDULE_TEXT, sizing_mode="stretch_width"),
+            pn.Row(schedule_controls, self.schedule_figure, self.loss_figure),
+            pn.pane.Markdown(SADDLE_TEXT, sizing_mode="stretch_width"),
+            pn.Row(race_controls, self.saddle_figure, self.saddle_loss_figure),
+            self.race_status,
+            sizing_mode="stretch_width",
+        )
 
     def __panel__(self):
         return self._layout
+
+    # ---------------------------------------------------------------- the runs
+
+    def _optimizer(self):
+        lr = _schedule(self.schedule, self.learning_rate)
+        return optimizers.get("sgd", lr=lr, clip_norm=self.clip_norm if self.clip else None)
+
+    @param.depends("batch_size", "learning_rate", "seed", "schedule", "clip", "clip_norm",
+                   watch=True)
+    def _recompute(self):
+        values = (self.learning_rate, self.clip_norm)
+        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
+            self._show_message("the learning rate and the gradient norm must be finite numbers")
+            return
+        opt = self._optimizer()
+        start = np.asarray(self.landscape.start, dtype=np.float64)
+        sizes = {"full": None, "mini": self.batch_size, "sgd": 1}
+        self.runs = {key: optimizers.descend(self.landscape, opt, start, steps=MAX_STEPS,
+                                             batch_size=size, seed=self.seed)
+                     for key, size in sizes.items()}
+        lr = opt.hyper["lr"]
+        steps = np.arange(MAX_STEPS)
+        rates = np.array([lr(int(t)) for t in steps])
+        self.schedule_source.data = {"step": steps, "lr": rates}
+        self.schedule_figure.y_range.update(start=0, end=float(rates.max()) * 1.1 or 1.0)
+        self._show_message("")
+        self._draw()
+
+    @param.depends("clip", watch=True)
+    def _clip_toggled(self):
+        self.clip_slider.disabled = not self.clip
+
+    @param.depends("step", "follow", watch=True)
+    def _draw(self):
+        if not self.runs:
+            return
+        with pn.io.hold():
+            for key, run in self.runs.items():
+                points = _finite_points(run, self.step)
+                self.path_sources[key].data = {"x": points[:, 0], "y": points[:, 1]}
+                self.now_sources[key].data = {"x": points[-1:, 0], "y": points[-1:, 1]}
+                losses = run.losses[: len(points)]
+                self.loss_sources[key].data = {"step": np.arange(len(losses)), "loss": losses}
+            key = self._followed()
+            m, b = _finite_points(self.runs[key], self.step)[-1]
+            self.line_source.data = self._line(m, b)
+            batch = self.next_batch()
+            in_batch = np.zeros(len(self.landscape.data[0]), dtype=bool)
+            in_batch[batch] = True
+            self.data_source.patch({"in_batch": [(slice(None), in_batch.tolist())]})
+            x, y = self.landscape.data
+            self.batch_source.data = {"x": np.asarray(x)[batch], "y": np.asarray(y)[batch]}
+            rates = self.schedule_source.data["lr"]
+            now = min(self.step, MAX_STEPS - 1)
+            self.schedule_now.data = {"step": [now], "lr": [rates[now]]}
+            self.status.object = self._status_text()
+
+    def _followed(self):
+        return next(key for key, title in PATH_TITLES.items() if title == self.follow)
+
+    def next_batch(self):
+        """The data indices the followed path's next step uses (the last step's at the end)."""
+        run = self.runs[self._followed()]
+        return run.batches[min(self.step, MAX_STEPS - 1)]
+
+    def _status_text(self):
+        parts = []
+        for key, run in self.runs.items():
+            name = PATH_TITLES[key] + (f" ({self.batch_size})" if key == "mini" else "")
+            if 0 <= run.diverged_at <= self.step:
+                parts.append(f"{name}: **diverged at step {run.diverged_at}**")
+            else:
+                m, b = run.points[self.step]
+                parts.append(f"{name}: m = {m:.3f}, b = {b:.3f}, L = {run.losses[self.step]:.4f}"
+                             .replace("-", "\u2212"))
+        lr = self.schedule_source.data["lr"][min(self.step, MAX_STEPS - 1)]
+        return f"**Step {self.step} of {MAX_STEPS}** (η = {lr:.4g}) · " + " · ".join(parts)
+
+    def _show_message(self, text):
+        self.message.object = text
+        self.message.visible = bool(text)
+
+    # ---------------------------------------------------------------- stepping
+
+    def advance(self):
+        """One step further along all three paths."""
+        if self.step < MAX_STEPS:
+            self.step += 1
+
+    def toggle_play(self):
+        if self._player is not None:
+            self.pause()
+            return
+        if self.step >= MAX_STEPS:
+            self.step = 0
+        self._player = pn.state.add_periodic_callback(self.tick, period=PLAY_PERIOD_MS)
+        self.play_button.label = "Pause"
+
+    def tick(self):
+        """One animation frame of Play; the callback ends itself at the last step."""
+        self.advance()
+        if self.step >= MAX_STEPS:
+            self.pause()
+
+    @property
+    def playing(self) -> bool:
+        return self._player is not None
+
+    def pause(self):
+        if self._player is not None:
+            self._player.stop()
+            self._player = None
+        self.play_button.label = "Play"
+
+    def reset(self):
+        self.pause()
+        self.step = 0
+
+    # ---------------------------------------------------------------- saddle race
+
+    @param.depends("race_learning_rate", "race_steps", watch=True)
+    def _race(self):
+        start = np.asarray(self.saddle.start, dtype=np.float64)
+        lines = []
+        with pn.io.hold():
+            for key in RACERS:
+                opt = optimizers.get(key, lr=self.race_learning_rate)
+                run = optimizers.descend(self.saddle, opt, start, steps=self.race_steps)
+                self.race[key] = run
+                points = _finite_points(run, self.race_steps)
+                self.race_sources[key].data = {"x": points[:, 0], "y": points[:, 1]}
+                losses = run.losses[: len(points)]
+                self.race_loss_sources[key].data = {"step": np.arange(len(losses)),
+                                                    "loss": losses}
+                escaped = np.flatnonzero(losses < 0.9 * self.saddle.min_value)
+                when = (f"reaches a minimum at step {escaped[0]}" if escaped.size
+                        else f"still on the plateau after {self.race_steps} steps")
+                lines.append(f"{RACER_TITLES[key]}: {when}")
+            self.race_status.object = " · ".join(lines)
