@@ -9,7 +9,7 @@
 
 from . import schedules
 from .core import Optimizer, clip_by_norm, get, names
-from .descend import DIVERGENCE_WIDTHS, Run, descend, minibatches
+from .descent import DIVERGENCE_WIDTHS, Run, descend, minibatches
 from .rules import AdagradState, AdamState, LionState, RMSpropState, SGDState
 
 __all__ = [
