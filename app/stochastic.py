@@ -117,6 +117,11 @@ def _heatmap(fig, landscape, log):
     fig.y_range = Range1d(y0, y1)
 
 
+def _signed(value, digits):
+    """A number with a fixed count of decimals and a real minus sign."""
+    return f"{value:.{digits}f}".replace("-", "\u2212")
+
+
 def _finite_points(run, upto):
     """The run's points 0 … upto, cut where it diverged (no NaN reaches a plot)."""
     end = upto + 1 if run.diverged_at < 0 else min(upto + 1, run.diverged_at)
@@ -407,8 +412,8 @@ class StochasticAdaptive(pn.viewable.Viewer):
                 parts.append(f"{name}: **diverged at step {run.diverged_at}**")
             else:
                 m, b = run.points[self.step]
-                parts.append(f"{name}: m = {m:.3f}, b = {b:.3f}, L = {run.losses[self.step]:.4f}"
-                             .replace("-", "\u2212"))
+                parts.append(f"{name}: m = {_signed(m, 3)}, b = {_signed(b, 3)}, "
+                             f"L = {_signed(run.losses[self.step], 4)}")
         lr = self.schedule_source.data["lr"][min(self.step, MAX_STEPS - 1)]
         return f"**Step {self.step} of {MAX_STEPS}** (η = {lr:.4g}) · " + " · ".join(parts)
 

@@ -1,0 +1,184 @@
+"""Lesson 4 (stochastic & adaptive), server side: paths, batches, schedules, clipping, race."""
+
+import numpy as np
+import pytest
+
+import landscapes
+import optimizers
+from app.stochastic import MAX_STEPS, PATHS, RACERS, StochasticAdaptive
+
+LINE_FIT = landscapes.get("line-fit")
+
+
+@pytest.fixture
+def lesson():
+    return StochasticAdaptive()
+
+
+def path(lesson, key):
+    data = lesson.path_sources[key].data
+    return np.column_stack([data["x"], data["y"]])
+
+
+def test_three_paths_start_together_and_step_moves_all_three(lesson):
+    start = np.asarray(LINE_FIT.start)
+    for key in PATHS:
+        np.testing.assert_array_equal(path(lesson, key), [start])
+    lesson.step_button.clicks += 1
+    lesson.step_button.clicks += 1
+    assert lesson.step == 2
+    for key in PATHS:
+        assert len(path(lesson, key)) == 3
+    # full batch is plain gradient descent on the mean loss: one step = start − η∇L(start)
+    np.testing.assert_allclose(path(lesson, "full")[1],
+                               start - 0.2 * LINE_FIT.grad(start), rtol=1e-12)
+    # the three differ: different batches, different gradients
+    assert not np.allclose(path(lesson, "mini")[2], path(lesson, "full")[2])
+    assert not np.allclose(path(lesson, "sgd")[2], path(lesson, "mini")[2])
+
+
+def test_paths_are_the_core_runs_with_one_seed(lesson):
+    lesson.seed = 3
+    lesson.batch_size = 5
+    lesson.step = 20
+    start = np.asarray(LINE_FIT.start)
+    opt = optimizers.get("sgd", lr=0.2)
+    for key, size in (("full", None), ("mini", 5), ("sgd", 1)):
+        run = optimizers.descend(LINE_FIT, opt, start, steps=MAX_STEPS, batch_size=size, seed=3)
+        np.testing.assert_array_equal(path(lesson, key), run.points[:21])
+
+
+def test_batch_size_and_seed_change_only_the_noisy_paths(lesson):
+    lesson.step = 10
+    full, mini, sgd = (path(lesson, k).copy() for k in PATHS)
+    lesson.batch_size = 16
+    np.testing.assert_array_equal(path(lesson, "full"), full)
+    np.testing.assert_array_equal(path(lesson, "sgd"), sgd)
+    assert not np.array_equal(path(lesson, "mini"), mini)
+    mini16 = path(lesson, "mini").copy()
+    lesson.seed = 1
+    np.testing.assert_array_equal(path(lesson, "full"), full)
+    assert not np.array_equal(path(lesson, "mini"), mini16)
+    assert not np.array_equal(path(lesson, "sgd"), sgd)
+
+
+def test_line_follows_the_selected_path(lesson):
+    lesson.step = 7
+    x = np.asarray(lesson.line_source.data["x"])
+    for title, key in (("Full batch", "full"), ("Mini-batch", "mini"), ("SGD", "sgd")):
+        lesson.follow = title
+        m, b = path(lesson, key)[-1]
+        np.testing.assert_allclose(lesson.line_source.data["y"], m * x + b, rtol=1e-12)
+
+
+def test_next_batch_is_highlighted(lesson):
+    x, y = LINE_FIT.data
+    lesson.step = 4
+    for title, size in (("Mini-batch", 8), ("SGD", 1), ("Full batch", 50)):
+        lesson.follow = title
+        batch = lesson.runs[{"Mini-batch": "mini", "SGD": "sgd", "Full batch": "full"}[title]]
+        indices = batch.batches[4]
+        assert len(lesson.batch_source.data["x"]) == size
+        np.testing.assert_array_equal(lesson.batch_source.data["x"], np.asarray(x)[indices])
+        np.testing.assert_array_equal(lesson.batch_source.data["y"], np.asarray(y)[indices])
+        assert sum(lesson.data_source.data["in_batch"]) == size
+
+
+def test_mean_form_of_the_loss_is_stated_on_screen(lesson):
+    text = lesson._layout[0].object
+    assert "1/(2n)Σ" in text and "does not" in text and "depend on the number of examples" in text
+
+
+@pytest.mark.parametrize(("name", "check"), [
+    ("Constant", lambda lr: np.allclose(lr, 0.2)),
+    ("Step decay", lambda lr: lr[39] == 0.2 and np.isclose(lr[40], 0.1)
+     and np.isclose(lr[80], 0.05)),
+    ("Cosine", lambda lr: lr[0] == 0.2 and np.isclose(lr[75], 0.1) and lr[-1] < 1e-4),
+    ("Warmup", lambda lr: np.isclose(lr[0], 0.02) and np.isclose(lr[10], 0.2)),
+    ("Warmup + cosine", lambda lr: np.isclose(lr[0], 0.02) and np.isclose(lr[10], 0.2)
+     and lr[-1] < 0.01),
+])
+def test_schedule_plot_shows_eta_over_the_steps(lesson, name, check):
+    lesson.schedule = name
+    lr = np.asarray(lesson.schedule_source.data["lr"])
+    assert len(lr) == MAX_STEPS
+    assert check(lr)
+
+
+def test_schedule_changes_the_steps(lesson):
+    lesson.schedule = "Warmup"
+    lesson.step = 1
+    start = np.asarray(LINE_FIT.start)
+    np.testing.assert_allclose(path(lesson, "full")[1], start - 0.02 * LINE_FIT.grad(start),
+                               rtol=1e-12)
+    assert lesson.schedule_now.data["step"] == [1]
+
+
+def test_clipping_caps_the_step(lesson):
+    assert lesson.clip_slider.disabled
+    lesson.clip = True
+    assert not lesson.clip_slider.disabled
+    lesson.clip_norm = 0.5
+    lesson.step = 1
+    step = path(lesson, "full")[1] - path(lesson, "full")[0]
+    # the start's gradient has norm > 0.5, so the step is η·0.5 long (torch's clip_grad_norm_
+    # divides by the norm + 1e-6, hence the tolerance)
+    assert np.linalg.norm(LINE_FIT.grad(np.asarray(LINE_FIT.start))) > 0.5
+    np.testing.assert_allclose(np.linalg.norm(step), 0.2 * 0.5, rtol=1e-5)
+    lesson.clip = False
+    assert np.linalg.norm(path(lesson, "full")[1] - path(lesson, "full")[0]) > 0.2 * 0.6
+
+
+def test_too_large_a_rate_diverges_without_anything_non_finite_in_a_plot(lesson):
+    lesson.learning_rate = 1.0
+    lesson.step = MAX_STEPS
+    assert lesson.runs["full"].diverged_at > 0
+    assert "Full batch: **diverged at step" in lesson.status.object
+    for key in PATHS:
+        for source in (lesson.path_sources[key], lesson.loss_sources[key]):
+            for column in source.data.values():
+                assert np.all(np.isfinite(np.asarray(column, dtype=float)))
+    lesson.clip = True  # clipping tames it
+    assert lesson.runs["full"].diverged_at == -1
+
+
+def test_play_runs_to_the_end_and_removes_its_callback(lesson):
+    lesson.play_button.clicks += 1
+    assert lesson.playing and lesson.play_button.label == "Pause"
+    player = lesson._player
+    for _ in range(MAX_STEPS):
+        lesson.tick()
+    assert lesson.step == MAX_STEPS
+    assert not lesson.playing and not player.running
+    assert lesson.play_button.label == "Play"
+    lesson.play_button.clicks += 1  # from the end, Play starts over
+    assert lesson.step == 0 and lesson.playing
+    lesson.tick()
+    lesson.play_button.clicks += 1  # Pause
+    assert not lesson.playing and lesson.step == 1
+    lesson.reset_button.clicks += 1
+    assert lesson.step == 0
+
+
+def test_saddle_race_sgd_stalls_adaptive_methods_escape(lesson):
+    final = {key: lesson.race_loss_sources[key].data["loss"][-1] for key in RACERS}
+    assert final["sgd"] > -0.01
+    assert final["momentum"] > -0.01
+    assert final["rmsprop"] < -0.08
+    assert final["adam"] < -0.08
+    assert "SGD: still on the plateau after 150 steps" in lesson.race_status.object
+    assert "RMSprop: reaches a minimum at step" in lesson.race_status.object
+    start = np.asarray(landscapes.get("plateau-saddle").start)
+    for key in RACERS:
+        data = lesson.race_sources[key].data
+        np.testing.assert_array_equal([data["x"][0], data["y"][0]], start)
+        assert len(data["x"]) == 151
+    lesson.race_steps = 60
+    assert len(lesson.race_sources["adam"].data["x"]) == 61
+
+
+def test_sessions_do_not_share_state():
+    one, two = StochasticAdaptive(), StochasticAdaptive()
+    one.step = 5
+    assert two.step == 0
+    assert one.path_sources["full"] is not two.path_sources["full"]
