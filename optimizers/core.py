@@ -3,6 +3,7 @@
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -107,9 +108,13 @@ def clip_by_norm(grad, max_norm):
     As torch.nn.utils.clip_grad_norm_: g ← g · min(1, max_norm / (‖g‖ + 1e-6)).
     """
     with np.errstate(all="ignore"):  # inf or NaN gradients give NaN, silently
-        total_norm = np.sqrt(np.sum(grad * grad, axis=-1, keepdims=True))
-        clip_coef = max_norm / (total_norm + 1e-6)
-        return grad * np.minimum(clip_coef, 1.0)
+        return _clipped(np.asarray(grad, dtype=np.float64), max_norm)
+
+
+def _clipped(grad, max_norm):
+    total_norm = np.sqrt(np.sum(grad * grad, axis=-1, keepdims=True))
+    clip_coef = max_norm / (total_norm + 1e-6)
+    return grad * np.minimum(clip_coef, 1.0)
 
 
 @dataclass(frozen=True, eq=False)
@@ -145,11 +150,19 @@ class Optimizer:
         grad = np.asarray(grad, dtype=np.float64)
         if grad.shape != params.shape:
             raise ValueError(f"grad has shape {grad.shape} but params have shape {params.shape}")
-        hyper = dict(self.hyper, lr=self.lr_at(state.t))
         with np.errstate(all="ignore"):  # a diverging run overflows: that is a result, not a bug
-            if self.clip_norm is not None:
-                grad = clip_by_norm(grad, self.clip_norm)
-            return self._spec.update(params, grad, state, **hyper)
+            return self._update(params, grad, state)
+
+    def _update(self, params, grad, state):
+        """step() for float64 arrays of one shape, with numpy's warnings already off."""
+        if self.clip_norm is not None:
+            grad = _clipped(grad, self.clip_norm)
+        return self._spec.update(params, grad, state, lr=self.lr_at(state.t), **self._fixed)
+
+    @cached_property
+    def _fixed(self):
+        """The hyperparameters other than the learning rate."""
+        return {key: value for key, value in self.hyper.items() if key != "lr"}
 
 
 def get(name, clip_norm=None, **hyper):

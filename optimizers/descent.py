@@ -181,4 +181,4 @@ def _descend_chunk(loss, grad, opt, start, batches, full_batch, box, points, los
             if k == len(points) - 1:
                 break
             step_grad = grad(params) if full_batch else grad(params, batch=batches[k])
-            params, state = opt.step(params, step_grad, state)
+            params, state = opt._update(params, step_grad, state)
