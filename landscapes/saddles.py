@@ -43,7 +43,7 @@ class MonkeySaddle(Landscape):
         "so the second derivatives cannot tell which way is down."
     )
     bounds = ((-2, 2), (-2, 2))
-    start = (1.5, 0.2)
+    start = (1.5, 0.02)
     lr = 0.05
 
     def _loss(self, x, y):

@@ -81,7 +81,7 @@ def test_gradient_vanishes_and_curvature_is_upward_at_each_minimum(landscape):
     if not landscape.smooth:
         pytest.skip(f"{landscape.id} is not differentiable at its minimum")
     for minimum in landscape.minima:
-        np.testing.assert_allclose(landscape.grad(minimum), 0.0, atol=1e-10)
+        np.testing.assert_allclose(landscape.grad(minimum), 0.0, atol=1e-12)
         if landscape.hessian is not None:
             assert np.linalg.eigvalsh(landscape.hessian(minimum)).min() > 0.0
 
