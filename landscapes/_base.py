@@ -6,10 +6,10 @@ and ``y``. Defining the class registers it; :func:`landscapes.names` lists it.
 
 Subclasses write ``_loss(x, y)``, ``_grad(x, y) -> (dx, dy)`` and, where the function is twice
 differentiable everywhere, ``_hessian(x, y) -> (dxx, dxy, dyy)``; elsewhere they declare
-``hessian = None``. The base class turns points of
-shape (..., 2) into ``x`` and ``y``, keeps the input's float dtype, assembles the (..., 2) and
-(..., 2, 2) outputs and silences the overflow that far-away points legitimately produce
-(the loss there is inf or nan; the optimizer driver turns that into a divergence).
+``hessian = None``. The base class turns points of shape (..., 2) into ``x`` and ``y``, keeps
+the input's float dtype, assembles the (..., 2) and (..., 2, 2) outputs and silences the
+overflow that far-away points legitimately produce (the loss there is inf or nan; the optimizer
+driver turns that into a divergence).
 """
 
 from __future__ import annotations
