@@ -26,6 +26,21 @@ def sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
 
 
+@pytest.mark.parametrize("name", ["line-fit", "logistic"])
+def test_minibatch_gradient_and_hessian_equal_central_differences(name):
+    landscape = landscapes.get(name)
+    batch = np.array([4, 8, 15, 16, 23, 42])
+    h = 1e-6
+    for w in weights(5, seed=20, low=-2.0, high=4.0):
+        steps = h * np.eye(2)
+        loss = [landscape.loss(w + s, batch) - landscape.loss(w - s, batch) for s in steps]
+        grad = [landscape.grad(w + s, batch) - landscape.grad(w - s, batch) for s in steps]
+        np.testing.assert_allclose(landscape.grad(w, batch), np.array(loss) / (2 * h), atol=1e-8)
+        np.testing.assert_allclose(
+            landscape.hessian(w, batch), np.array(grad).T / (2 * h), atol=1e-8
+        )
+
+
 # line fit
 
 
