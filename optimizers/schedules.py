@@ -16,6 +16,9 @@ import operator
 
 import numpy as np
 
+# The table is built step by step in Python; beyond this a schedule is surely a typo.
+MAX_STEP = 10_000_000
+
 
 class Schedule:
     """A learning rate per step, ``schedule(step)``; prints as the call that built it."""
@@ -40,8 +43,10 @@ class Schedule:
         if steps.size and steps.min() < 0:
             raise ValueError(f"steps start at 0, got {step!r}")
         last = int(steps.max()) if steps.size else 0
+        if last > MAX_STEP:
+            raise ValueError(f"schedules go up to step {MAX_STEP:,}, got {last:,}")
         if last >= len(self._table):
-            self._grow(max(last, 2 * len(self._table)))
+            self._grow(min(max(last, 2 * len(self._table)), MAX_STEP))
         values = self._table[steps]
         return float(values) if values.ndim == 0 else values
 
