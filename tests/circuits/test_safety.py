@@ -17,6 +17,19 @@ from circuits import ExpressionError
 
 QUICK = 0.05   # seconds: every input is answered within this
 
+
+def _timed_parse(text):
+    """(CPU seconds this thread spent parsing, the ExpressionError raised or None). CPU time,
+    not wall-clock: a busy machine may pause us, which says nothing about the parser."""
+    started = time.thread_time()
+    try:
+        circuits.parse(text)
+        error = None
+    except ExpressionError as raised:
+        error = raised
+    return time.thread_time() - started, error
+
+
 HOSTILE = [
     # code injection and escapes from the sandbox that is not there
     "__import__('os').system('echo pwned')",
@@ -138,12 +151,10 @@ def test_there_are_at_least_fifty_hostile_inputs():
 
 @pytest.mark.parametrize("text", HOSTILE, ids=lambda text: repr(text[:40]))
 def test_hostile_input_is_rejected_quickly_with_a_message(text):
-    started = time.perf_counter()
-    with pytest.raises(ExpressionError) as caught:
-        circuits.parse(text)
-    assert time.perf_counter() - started < QUICK
-    assert isinstance(caught.value, ValueError)
-    assert len(str(caught.value)) > 10
+    seconds, error = _timed_parse(text)
+    assert isinstance(error, ExpressionError) and isinstance(error, ValueError)
+    assert seconds < QUICK
+    assert len(str(error)) > 10
 
 
 @pytest.mark.parametrize(("text", "what", "column"), [
@@ -180,10 +191,10 @@ def test_the_message_says_what_and_where(text, what, column):
 
 
 def test_length_is_checked_before_parsing():
-    started = time.perf_counter()
+    started = time.thread_time()
     with pytest.raises(ExpressionError, match="10000 characters long; at most 300"):
         circuits.parse("(" * 10_000)
-    assert time.perf_counter() - started < 0.005
+    assert time.thread_time() - started < 0.005
 
 
 def _sum_of_ones(groups):
@@ -232,9 +243,8 @@ def test_the_worst_valid_expressions_parse_quickly():
         "+".join(["(a*b*c*d*e*f*g*h)"] * 16),
     ]
     for text in worst:
-        started = time.perf_counter()
-        circuits.parse(text)
-        assert time.perf_counter() - started < QUICK, text
+        seconds, error = _timed_parse(text)
+        assert error is None and seconds < QUICK, text
 
 
 def test_an_injection_that_would_create_a_file_creates_nothing(tmp_path):
@@ -289,19 +299,20 @@ fuzz_text = st.one_of(
 )
 
 
+# The 50 ms budget is checked on this thread's CPU time rather than by hypothesis's wall-clock
+# deadline, which fails at random on a machine busy with other work.
 @given(text=fuzz_text)
-@settings(max_examples=10_000, deadline=50, database=None,
+@settings(max_examples=10_000, deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow])
 def test_ten_thousand_generated_strings_parse_or_raise_expression_error(text):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        try:
-            circuit = circuits.parse(text)
-        except ExpressionError:
-            circuit = None
+        seconds, error = _timed_parse(text)
+    assert seconds < QUICK
     assert [str(warning.message) for warning in caught] == []   # e.g. no SyntaxWarning
-    if circuit is None:
+    if error is not None:
         return
+    circuit = circuits.parse(text)
     # Whatever parses also evaluates, to a number, inf or NaN, without raising.
     values = {name: np.float64(0.7) for name in circuit.variables}
     value = circuit.forward(**values)

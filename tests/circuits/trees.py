@@ -95,7 +95,7 @@ _NUMPY = {
     "cos": lambda t, a: np.cos(a),
     "tanh": lambda t, a: np.tanh(a),
     "sigmoid": lambda t, a: 1.0 / (1.0 + np.exp(-a)),
-    "relu": lambda t, a: np.where(a > 0, a, 0.0),
+    "relu": lambda t, a: np.maximum(a, 0.0),     # NaN stays NaN, as torch.relu
     # Φ(a) = ½·erfc(−a/√2): ½(1 + erf(a/√2)) loses digits in the left tail.
     "gelu": lambda t, a: a * 0.5 * _erfc(-a * math.sqrt(0.5)),
     "silu": lambda t, a: a * (1.0 / (1.0 + np.exp(-a))),
