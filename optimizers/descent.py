@@ -22,8 +22,9 @@ class Run:
     points       (steps + 1, ..., d)  the start and every iterate; NaN from ``diverged_at`` on
     losses       (steps + 1, ...)     the FULL-data loss at each point (also for mini-batch runs)
     diverged_at  int for a single run, an int array of the batch shape otherwise; −1 = never
-    batches      (steps, k) int array: the data indices step i used (all n of them, in order,
-                 for full-batch descent); None on landscapes without data
+    batches      (steps, k) int array: the data indices of the mini-batch that step i (from
+                 points[i] to points[i + 1]) used — all n, in order, for full-batch descent;
+                 None on landscapes without data
     grads        (steps + 1, ..., d)  the FULL-data gradient at each point, computed when first
                  read; NaN where the run has diverged (and wherever it is not finite)
     """
@@ -43,7 +44,8 @@ class Run:
         return grads
 
 
-def _dimension(landscape):
+def _axis_bounds(landscape):
+    """The display range of each axis, shape (d, 2): d = 2 on a landscape, 1 on a curve."""
     bounds = np.asarray(landscape.bounds, dtype=np.float64)
     if bounds.shape == (2,):  # a 1-D curve: (wmin, wmax)
         return bounds.reshape(1, 2)
@@ -106,7 +108,7 @@ def descend(landscape, opt, start, steps=100, batch_size=None, seed=0):
     if not isinstance(opt, Optimizer):
         raise ValueError(f"opt must be an Optimizer from optimizers.get(), got {opt!r}")
     steps = _as_count("steps", steps, 0)
-    bounds = _dimension(landscape)
+    bounds = _axis_bounds(landscape)
     d = bounds.shape[0]
     start = np.asarray(start, dtype=np.float64)
     if d == 1 and start.ndim == 0:

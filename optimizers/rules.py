@@ -129,8 +129,9 @@ def adagrad(params, grad, state, lr, lr_decay, weight_decay, initial_accumulator
         grad = grad + weight_decay * params
     clr = lr / (1 + (t - 1) * lr_decay)
     total = state.sum + grad * grad
-    std = np.sqrt(total) + eps
-    return params + (-clr) * (grad / std), AdagradState(t, total)
+    std = np.sqrt(total)
+    std += eps
+    return _moved(params, -clr, grad, std), AdagradState(t, total)
 
 
 def rmsprop(params, grad, state, lr, alpha, eps, weight_decay, momentum, centered):
@@ -141,19 +142,21 @@ def rmsprop(params, grad, state, lr, alpha, eps, weight_decay, momentum, centere
     """
     if weight_decay != 0:
         grad = grad + weight_decay * params
-    square_avg = state.square_avg * alpha + (1 - alpha) * grad * grad
+    square_avg = _scaled_square_added(state.square_avg * alpha, 1 - alpha, grad)
     grad_avg = state.grad_avg
     if centered:
         grad_avg = lerp(grad_avg, grad, 1 - alpha)
-        avg = np.sqrt(square_avg + (-1) * grad_avg * grad_avg) + eps
+        avg = np.sqrt(_scaled_square_added(square_avg.copy(), -1, grad_avg))
     else:
-        avg = np.sqrt(square_avg) + eps
+        avg = np.sqrt(square_avg)
+    avg += eps
     buf = state.momentum_buffer
     if momentum > 0:
-        buf = buf * momentum + grad / avg
-        params = params + (-lr) * buf
+        buf = buf * momentum
+        buf += grad / avg
+        params = _moved(params, -lr, buf)
     else:
-        params = params + (-lr) * (grad / avg)
+        params = _moved(params, -lr, grad, avg)
     return params, RMSpropState(state.t + 1, square_avg, grad_avg, buf)
 
 
