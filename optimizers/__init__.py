@@ -1,10 +1,18 @@
 """Optimizer step functions, schedules, clipping and the descend() driver (pure numpy).
 
     import optimizers
-    opt = optimizers.get("adam", lr=0.01)          # torch.optim's names and defaults
+    optimizers.names()                             # sgd momentum nesterov adagrad rmsprop adam
+                                                   # adamw lion
+    opt = optimizers.get("adam", lr=0.01)          # torch.optim's names and defaults;
+                                                   # clip_norm=None; lr may be a schedule
     state = opt.init(params)                       # params (..., d): leading axes = runs
-    params, state = opt.step(params, grad, state)  # pure
-    run = optimizers.descend(landscape, opt, start, steps=100)
+    params, state = opt.step(params, grad, state)  # pure; state is a printable NamedTuple
+    run = optimizers.descend(landscape, opt, start, steps=100, batch_size=None, seed=0)
+    run.points, run.losses, run.grads, run.diverged_at, run.batches
+
+    optimizers.schedules.constant / step_decay / cosine / linear_warmup / warmup_cosine
+    optimizers.clip_by_norm(grad, max_norm)        # per run, as torch's clip_grad_norm_
+    optimizers.minibatches(n, batch_size, steps, seed)   # the indices descend() uses
 """
 
 from . import schedules
