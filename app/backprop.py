@@ -102,23 +102,24 @@ class Backpropagation(pn.viewable.Viewer):
         self._reverting = False
         self._stepped = False  # the last change of `progress` was a Step or an animation frame
 
-        self.view = CircuitFigure("circuit", height=380)
+        self.view = CircuitFigure("circuit", height=360)
         self.patterns = CircuitFigure("pattern", height=230)
         self.view.figure.on_event(Tap, self._tapped)
         self.view.figure.on_event(DoubleTap, self._tapped)
 
         self.preset_select = pn.widgets.Select.from_param(self.param.preset, label="Preset")
         self.expression_input = pn.widgets.TextInput(
-            label="Expression", value=self.expression, max_length=circuits.MAX_LENGTH,
+            label="Expression", value=self.expression, max_length=circuits.MAX_LENGTH, width=235,
             placeholder="e.g. relu(x*w + b), then Enter",
         )
-        self.draw_button = pn.widgets.Button(label="Draw circuit", color="default")
+        self.draw_button = pn.widgets.Button(label="Draw", color="default",
+                                             align="end", width=70)
         self.error = pn.pane.Alert("", alert_type="danger", visible=False, margin=(0, 10))
         self.upstream_slider = self._input_slider("Upstream gradient", self.upstream)
-        self.forward_button = pn.widgets.Button(label="Forward", color="success")
-        self.backward_button = pn.widgets.Button(label="Backward", color="danger")
-        self.step_button = pn.widgets.Button(label="Step", color="primary")
-        self.show_all_button = pn.widgets.Button(label="Show all", color="default")
+        self.forward_button = pn.widgets.Button(label="Forward", color="success", width=100)
+        self.backward_button = pn.widgets.Button(label="Backward", color="danger", width=100)
+        self.step_button = pn.widgets.Button(label="Step", color="primary", width=100)
+        self.show_all_button = pn.widgets.Button(label="Show all", color="default", width=100)
         self.sliders: dict[str, pn.widgets.EditableFloatSlider] = {}
         self.inputs_box = pn.Column(margin=0)
         self.status = pn.pane.Markdown("", sizing_mode="stretch_width", margin=(0, 10))
@@ -154,19 +155,22 @@ class Backpropagation(pn.viewable.Viewer):
     def _build_layout(self):
         controls = pn.Column(
             self.preset_select,
-            self.expression_input,
-            pn.Row(self.draw_button, margin=(0, 5)),
+            pn.Row(self.expression_input, self.draw_button, margin=0),
             self.error,
-            pn.pane.Markdown("**Inputs**", margin=(5, 10, 0, 10)),
+            pn.pane.Markdown("**Inputs** (drag, or type a number)", margin=(5, 10, 0, 10)),
             self.inputs_box,
             self.upstream_slider,
-            pn.Row(self.forward_button, self.backward_button, margin=(5, 5)),
-            pn.Row(self.step_button, self.show_all_button, margin=(0, 5)),
-            width=320,
+            width=330,
         )
+        text = {"font-size": "1.15em"}
+        self.status.styles = text
+        self.gate_info.styles = text
+        self.update_note.styles = text
         circuit_column = pn.Column(
+            pn.Row(self.forward_button, self.backward_button, self.step_button,
+                   self.show_all_button, margin=(0, 5)),
             pn.pane.Bokeh(self.view.figure, sizing_mode="stretch_width"),
-            pn.pane.HTML(LEGEND, margin=(0, 10), styles={"font-size": "1.05em"}),
+            pn.pane.HTML(LEGEND, margin=(0, 10), styles=text),
             self.status,
             self.gate_info,
             self.update_note,

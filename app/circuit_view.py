@@ -211,7 +211,7 @@ class CircuitFigure:
             "xs", "ys", source=self.wires, line_color=ACTIVE_COLOR, line_width=5,
             line_alpha="active",
         )
-        label = dict(source=self.wires, x="lx", y="ly", text_font_size="15px",
+        label = dict(source=self.wires, x="lx", y="ly", text_font_size="17px",
                      text_align="center", background_fill_color="#ffffff",
                      background_fill_alpha=0.8)
         fig.text(text="value_label", y_offset=-3, text_baseline="bottom",
@@ -220,14 +220,14 @@ class CircuitFigure:
                  text_color=GRAD_COLOR, text_font_style="italic", **label)
         fig.text(
             x="x", y="y", text="label", source=self.nodes, text_align="center",
-            text_baseline="middle", text_font_size="16px", text_font_style="bold",
+            text_baseline="middle", text_font_size="18px", text_font_style="bold",
             text_color=theme.TEXT_COLOR, background_fill_color="fill", padding=9,
             border_line_color="line_color", border_line_width="line_width",
             outline_shape="shape", border_radius=6,
         )
         fig.text(
             x="x", y="y", text="grad_label", source=self.nodes, y_offset=22,
-            text_align="center", text_baseline="top", text_font_size="14px",
+            text_align="center", text_baseline="top", text_font_size="15px",
             text_font_style="italic", text_color=GRAD_COLOR,
         )
         fig.text(x="x", y="y", text="text", source=self.titles, text_align="left",

@@ -89,8 +89,10 @@ def _schedule(name, lr):
 
 
 def _figure(name, title, width, height, **options):
-    return theme.make_figure(name, title=title, width=width, height=height,
-                             tools="pan,wheel_zoom,reset,save", **options)
+    """A lesson figure that is `width` wide on a laptop and grows with a wider screen."""
+    return theme.make_figure(name, title=title, min_width=width, height=height,
+                             sizing_mode="stretch_width", tools="pan,wheel_zoom,reset,save",
+                             **options)
 
 
 def _heatmap(fig, landscape, log):
@@ -172,7 +174,7 @@ class StochasticAdaptive(pn.viewable.Viewer):
             name="linefit-data")
         self.line_source = ColumnDataSource(data={"x": [], "y": []}, name="linefit-line")
         self.best_source = ColumnDataSource(data={"x": [], "y": []}, name="linefit-best")
-        fig = _figure("linefit-figure", "Data and the current line ŷ = m·x + b", 460, 380,
+        fig = _figure("linefit-figure", "Data and the current line ŷ = m·x + b", 440, 390,
                       x_axis_label="x", y_axis_label="y")
         fig.line("x", "y", source=self.best_source, line_color="#57606a", line_dash="dashed",
                  line_width=2, legend_label="least squares")
@@ -198,7 +200,7 @@ class StochasticAdaptive(pn.viewable.Viewer):
 
     def _build_contour(self):
         fig = _figure("minibatch-figure", "Loss over (m, b): three paths, one start, one seed",
-                      480, 380, x_axis_label="slope m", y_axis_label="intercept b")
+                      460, 390, x_axis_label="slope m", y_axis_label="intercept b")
         _heatmap(fig, self.landscape, log=True)
         self.path_sources = {}
         self.now_sources = {}
@@ -223,7 +225,7 @@ class StochasticAdaptive(pn.viewable.Viewer):
         self.contour_figure = fig
 
     def _build_loss(self):
-        fig = _figure("minibatch-loss-figure", "Full-data loss per step", 460, 240,
+        fig = _figure("minibatch-loss-figure", "Full-data loss per step", 440, 250,
                       x_axis_label="step", y_axis_label="loss", y_axis_type="log")
         self.loss_sources = {}
         for key in PATHS:
@@ -238,7 +240,7 @@ class StochasticAdaptive(pn.viewable.Viewer):
         self.loss_figure = fig
 
     def _build_schedule(self):
-        fig = _figure("schedule-figure", "Learning rate η over the steps", 460, 240,
+        fig = _figure("schedule-figure", "Learning rate η over the steps", 440, 250,
                       x_axis_label="step", y_axis_label="η")
         self.schedule_source = ColumnDataSource(data={"step": [], "lr": []},
                                                 name="schedule-curve")
@@ -252,10 +254,10 @@ class StochasticAdaptive(pn.viewable.Viewer):
 
     def _build_saddle(self):
         fig = _figure("saddle-figure", "Plateau saddle x² + y⁶/6 − y⁴/4: four optimizers",
-                      440, 400, x_axis_label="x", y_axis_label="y")
+                      440, 420, x_axis_label="x", y_axis_label="y")
         _heatmap(fig, self.saddle, log=False)
         loss_fig = _figure("saddle-loss-figure", "Loss per step: SGD stalls on the plateau",
-                           480, 400, x_axis_label="step", y_axis_label="loss")
+                           440, 420, x_axis_label="step", y_axis_label="loss")
         self.race_sources, self.race_loss_sources = {}, {}
         for key in RACER_ORDER:
             source = ColumnDataSource(data={"x": [], "y": []}, name=f"saddle-path-{key}")
@@ -324,15 +326,27 @@ class StochasticAdaptive(pn.viewable.Viewer):
         schedule_controls = pn.Column(
             self.schedule_select, self.clip_box, self.clip_slider, width=300)
         race_controls = pn.Column(self.race_lr_slider, self.race_steps_slider, width=300)
+        text = {"font-size": "1.1em"}
+        for pane in (self.status, self.race_status):
+            pane.styles = text
+
+        def row(*objects):
+            return pn.Row(*objects, sizing_mode="stretch_width")
+
+        def figure_pane(fig):
+            return pn.pane.Bokeh(fig, sizing_mode="stretch_width")
+
         return pn.Column(
-            pn.pane.Markdown(INTRO, sizing_mode="stretch_width", styles={"font-size": "1.05em"}),
-            pn.pane.LaTeX(FORMULA, styles={"font-size": "1.1em"}),
-            pn.Row(controls, self.linefit_figure, self.contour_figure),
+            pn.pane.Markdown(INTRO, sizing_mode="stretch_width", styles=text),
+            pn.pane.LaTeX(FORMULA, styles={"font-size": "1.15em"}),
+            row(controls, figure_pane(self.linefit_figure), figure_pane(self.contour_figure)),
             self.status,
-            pn.pane.Markdown(SCHEDULE_TEXT, sizing_mode="stretch_width"),
-            pn.Row(schedule_controls, self.schedule_figure, self.loss_figure),
-            pn.pane.Markdown(SADDLE_TEXT, sizing_mode="stretch_width"),
-            pn.Row(race_controls, self.saddle_figure, self.saddle_loss_figure),
+            pn.pane.Markdown(SCHEDULE_TEXT, sizing_mode="stretch_width", styles=text),
+            row(schedule_controls, figure_pane(self.schedule_figure),
+                figure_pane(self.loss_figure)),
+            pn.pane.Markdown(SADDLE_TEXT, sizing_mode="stretch_width", styles=text),
+            row(race_controls, figure_pane(self.saddle_figure),
+                figure_pane(self.saddle_loss_figure)),
             self.race_status,
             sizing_mode="stretch_width",
         )
