@@ -130,7 +130,9 @@ class Circuit:
             sources = [self.nodes[source] for source in node.inputs]
             with np.errstate(all="ignore"):
                 local = node.gate.local(*(source.value for source in sources), node.value)
-                node.local_grads = tuple(_as_float(np.broadcast_to(g, np.shape(node.value)))
+                shape = np.shape(node.value)
+                node.local_grads = tuple(_as_float(g if np.shape(g) == shape
+                                                   else np.broadcast_to(g, shape))
                                          for g in local)
                 node.downstream_grads = tuple(
                     _sum_to_shape(node.grad * g, np.shape(source.value))
