@@ -85,7 +85,8 @@ class Circuit:
 
     def forward_steps(self, **values) -> Iterator[Node]:
         """Forward one gate at a time: sets inputs and constants first, then yields each gate in
-        ``forward_order`` right after computing its ``value``."""
+        ``forward_order`` right after computing its ``value``. Bad values raise here, at the
+        call, not at the first step."""
         inputs = self._check_values(values)
         self._forward_done = False
         self.value = None
@@ -96,6 +97,9 @@ class Circuit:
                 node.value = inputs[node.name]
             elif node.op == "const":
                 node.value = np.float64(node.param)
+        return self._forward_walk()
+
+    def _forward_walk(self) -> Iterator[Node]:
         for node_id in self.forward_order:
             node = self.nodes[node_id]
             arguments = [self.nodes[source].value for source in node.inputs]
@@ -117,7 +121,8 @@ class Circuit:
     def backward_steps(self, upstream=1.0) -> Iterator[Node]:
         """Backward one gate at a time: seeds the output's ``grad`` with ``upstream`` and zeros
         the rest, then yields each gate in ``backward_order`` right after it has added its
-        ``downstream_grads`` into its inputs' ``grad``."""
+        ``downstream_grads`` into its inputs' ``grad``. Raises here, at the call, before a
+        finished forward pass or for an upstream that does not fit the output."""
         if not self._forward_done:
             raise ExpressionError("run forward (with a value for every variable) before backward")
         seed = self._check_upstream(upstream)
@@ -125,6 +130,9 @@ class Circuit:
             node.grad = _as_float(np.zeros(np.shape(node.value)))
             node.local_grads = node.downstream_grads = ()
         self.output_node.grad = seed
+        return self._backward_walk()
+
+    def _backward_walk(self) -> Iterator[Node]:
         for node_id in self.backward_order:
             node = self.nodes[node_id]
             sources = [self.nodes[source] for source in node.inputs]

@@ -151,6 +151,17 @@ def test_backward_steps_propagate_one_gate_per_step_in_backward_order():
     assert c.gradients == {"x": 3, "y": 2, "z": 4, "w": 0}
 
 
+def test_step_generators_check_their_arguments_at_the_call():
+    c = circuits.parse(DEFAULT)
+    with pytest.raises(ExpressionError, match="missing a value for the variable w"):
+        c.forward_steps(x=1, y=1, z=1)
+    with pytest.raises(ExpressionError, match="forward"):
+        c.backward_steps()
+    c.forward(x=1, y=1, z=1, w=1)
+    with pytest.raises(ExpressionError, match="upstream"):
+        c.backward_steps(upstream=[1.0, 2.0])
+
+
 def test_backward_before_forward_raises():
     c = circuits.parse(DEFAULT)
     with pytest.raises(ExpressionError, match="forward"):
