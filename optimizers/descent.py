@@ -1,6 +1,7 @@
 """descend(): run an optimizer on a landscape and record the path, with divergence and batches."""
 
 import math
+import mmap
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,6 +51,18 @@ def _axis_bounds(landscape):
     if bounds.shape == (2,):  # a 1-D curve: (wmin, wmax)
         return bounds.reshape(1, 2)
     return bounds
+
+
+def _preallocated(shape):
+    """np.empty(shape) of float64; large arrays get their memory mapped in up front (Linux
+    MAP_POPULATE), which is several times cheaper than faulting it in page by page while the
+    descent writes its 100 MB paths (0.03 s against 0.14 s for 128 MB on this VM)."""
+    size = math.prod(shape) * 8
+    populate = getattr(mmap, "MAP_POPULATE", 0)
+    if size < 1 << 22 or not populate:
+        return np.empty(shape)
+    memory = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | populate)
+    return np.frombuffer(memory, dtype=np.float64).reshape(shape)
 
 
 def _as_count(name, value, minimum):
@@ -141,8 +154,8 @@ def descend(landscape, opt, start, steps=100, batch_size=None, seed=0):
 
     runs = start.shape[:-1]
     flat_start = start.reshape(-1, d)
-    points = np.empty((steps + 1, *flat_start.shape))
-    losses = np.empty((steps + 1, flat_start.shape[0]))
+    points = _preallocated((steps + 1, *flat_start.shape))
+    losses = _preallocated((steps + 1, flat_start.shape[0]))
     diverged_at = np.full(flat_start.shape[0], -1, dtype=np.int64)
     box = (bounds.mean(axis=1), DIVERGENCE_WIDTHS * (bounds[:, 1] - bounds[:, 0]))
     # Runs are independent, so they are stepped in chunks of 8192 (arrays of 128 kB, which stay

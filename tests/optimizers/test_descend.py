@@ -207,3 +207,11 @@ def test_bad_arguments_are_value_errors(kwargs, message):
 def test_curve_start_with_a_wrong_last_axis_is_a_value_error():
     with pytest.raises(ValueError, match=r"shape \(\.\.\., 1\)"):
         optimizers.descend(landscapes.curve("shifted"), optimizers.get("sgd"), [0.0, 1.0])
+
+
+def test_descend_follows_a_schedule():
+    # constant gradient (1, 1) on the ramp: after k steps x = −Σ_{t<k} η_t
+    schedule = optimizers.schedules.step_decay(0.1, step_size=2, gamma=0.5)
+    run = optimizers.descend(Ramp(), optimizers.get("sgd", lr=schedule), (0.0, 0.0), steps=6)
+    np.testing.assert_allclose(run.points[:, 0], -np.concatenate([[0], np.cumsum(schedule(
+        np.arange(6)))]), rtol=1e-15)

@@ -232,3 +232,17 @@ def test_update_number_t_uses_the_schedule_value_at_t(name):
         p, state = scheduled.step(p, g, state)
         np.testing.assert_array_equal(p, expected)
         assert scheduled.lr_at(t) == 0.1 * 0.5**t
+
+
+def test_any_callable_is_a_schedule():
+    opt = optimizers.get("sgd", lr=lambda t: 0.1 / (t + 1))
+    p, state = np.zeros(1), opt.init(np.zeros(1))
+    for _ in range(3):
+        p, state = opt.step(p, np.ones(1), state)
+    np.testing.assert_allclose(p, [-(0.1 + 0.05 + 0.1 / 3)], rtol=1e-15)
+
+
+def test_optimizer_prints_its_hyperparameters_and_schedule():
+    text = repr(optimizers.get("adam", lr=schedules.cosine(0.1, 50), clip_norm=1.0))
+    assert "name='adam'" in text and "cosine(lr=0.1, T_max=50, eta_min=0.0)" in text
+    assert "clip_norm=1.0" in text and "betas': (0.9, 0.999)" in text
