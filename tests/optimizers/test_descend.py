@@ -215,3 +215,17 @@ def test_descend_follows_a_schedule():
     run = optimizers.descend(Ramp(), optimizers.get("sgd", lr=schedule), (0.0, 0.0), steps=6)
     np.testing.assert_allclose(run.points[:, 0], -np.concatenate([[0], np.cumsum(schedule(
         np.arange(6)))]), rtol=1e-15)
+
+
+def test_large_batches_give_ordinary_writable_arrays_with_the_same_paths():
+    # 101 × 3000 × 2 doubles = 4.8 MB: large enough for the pre-mapped output arrays
+    starts = np.random.default_rng(5).uniform(-2, 2, size=(3000, 2))
+    opt = optimizers.get("adam", lr=0.05)
+    landscape = landscapes.get("rosenbrock")
+    run = optimizers.descend(landscape, opt, starts, steps=100)
+    assert isinstance(run.points, np.ndarray) and run.points.flags.writeable
+    assert run.points.shape == (101, 3000, 2) and run.losses.shape == (101, 3000)
+    for i in (0, 1234, 2999):
+        single = optimizers.descend(landscape, opt, starts[i], steps=100)
+        np.testing.assert_array_equal(run.points[:, i], single.points)
+        np.testing.assert_array_equal(run.losses[:, i], single.losses)
