@@ -102,7 +102,7 @@ class Backpropagation(pn.viewable.Viewer):
         self._reverting = False
         self._stepped = False  # the last change of `progress` was a Step or an animation frame
 
-        self.view = CircuitFigure("circuit", height=360)
+        self.view = CircuitFigure("circuit", height=360, grow=True)
         self.patterns = CircuitFigure("pattern", height=230)
         self.view.figure.on_event(Tap, self._tapped)
         self.view.figure.on_event(DoubleTap, self._tapped)
@@ -291,12 +291,15 @@ class Backpropagation(pn.viewable.Viewer):
         if self._load(text, self.values):
             preset = next((name for name, (expr, _) in PRESETS.items()
                            if expr == text and name == self.preset), CUSTOM)
-            with param.parameterized.discard_events(self):
+            self._reverting = True  # the Preset picker follows without loading the preset
+            try:
                 self.preset = preset
+            finally:
+                self._reverting = False
 
     @param.depends("preset", watch=True)
     def _preset_chosen(self):
-        if self.preset in PRESETS:
+        if self.preset in PRESETS and not self._reverting:
             expression, values = PRESETS[self.preset]
             self._load(expression, values)
 

@@ -34,6 +34,10 @@ PORT_SPREAD = 0.5  # vertical distance (in rows) between the two input ports of 
 STUB = 0.5  # length (in columns) of a wire's straight run into its port
 OUTPUT_LENGTH = 0.75  # length (in columns) of the output wire to the terminal "f"
 TAP_RADIUS = (0.3, 0.35)  # how close (columns, rows) a tap must land to pick a node
+ROW_PIXELS = 80  # a circuit with many rows grows the figure so its labels keep apart
+# What a gate shows on the drawing when the circuit's label is too wide for the wire labels
+# beside it (the tapped gate's description keeps the full name).
+SHORT_LABELS = {"sigmoid": "σ"}
 
 
 @dataclass
@@ -181,8 +185,10 @@ class CircuitFigure:
     `value` / `grad` always hold the numbers; the labels are empty until revealed.
     """
 
-    def __init__(self, prefix: str, height: int, title: str = ""):
+    def __init__(self, prefix: str, height: int, title: str = "", grow: bool = False):
         self.prefix = prefix
+        self.height = height
+        self.grow = grow
         self.wires = ColumnDataSource(data=self._empty_wires(), name=f"{prefix}-wires")
         self.nodes = ColumnDataSource(data=self._empty_nodes(), name=f"{prefix}-nodes")
         self.titles = ColumnDataSource(data={"x": [], "y": [], "text": []},
@@ -264,6 +270,8 @@ class CircuitFigure:
         top = 0.95 if titles else 0.55
         self.x_range.update(start=left - 0.45, end=right + 0.3)
         self.y_range.update(start=-bottom - 0.7, end=top)
+        if self.grow:
+            self.figure.height = max(self.height, int(ROW_PIXELS * (bottom + 1.5)))
         self.wires.data = wires
         self.nodes.data = nodes
         self.titles.data = {"x": [offset - 0.3 for _, _, offset, _ in parts][: len(titles)],
@@ -318,7 +326,7 @@ def _draw_one(circuit, places, offset, progress, base, selected, highlight, wire
         is_gate = node.kind == "gate"
         nodes["id"].append(base + node.id)
         nodes["kind"].append(node.kind)
-        nodes["label"].append(node.label)
+        nodes["label"].append(SHORT_LABELS.get(node.label, node.label))
         nodes["x"].append(x)
         nodes["y"].append(y)
         nodes["value"].append(float(node.value))

@@ -216,6 +216,7 @@ def test_bad_expression_shows_error_and_keeps_the_circuit(lesson):
     lesson.expression_input.value = "relu(x*w + b)"
     assert not lesson.error.visible
     assert lesson.preset == "Custom expression"
+    assert lesson.preset_select.value == "Custom expression"
     assert [s.label for s in lesson.inputs_box.objects] == ["x", "w", "b"]
 
 
