@@ -143,8 +143,8 @@ class Backpropagation(pn.viewable.Viewer):
         self.backward_button.on_click(lambda event: self.play_backward())
         self.step_button.on_click(lambda event: self.step())
         self.show_all_button.on_click(lambda event: self.show_all())
-        if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
-            pn.state.on_session_destroyed(lambda context: self._stop_animation())
+        if pn.state.curdoc is not None:
+            pn.state.curdoc.on_session_destroyed(self._session_closed)
 
         self._load(*PRESETS[self.preset])
         self._draw_patterns()
@@ -375,6 +375,10 @@ class Backpropagation(pn.viewable.Viewer):
             self.progress += 1
         if self.progress >= self._animation_target:
             self._stop_animation()
+
+    def _session_closed(self, session_context):
+        """The browser went away: no animation frame may outlive its session."""
+        self._stop_animation()
 
     @property
     def animating(self) -> bool:

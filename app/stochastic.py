@@ -159,8 +159,8 @@ class StochasticAdaptive(pn.viewable.Viewer):
         self._build_schedule()
         self._build_saddle()
         self._build_widgets()
-        if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
-            pn.state.on_session_destroyed(lambda context: self.pause())
+        if pn.state.curdoc is not None:
+            pn.state.curdoc.on_session_destroyed(self._session_closed)
         self._recompute()
         self._race()
         self._layout = self._build_layout()
@@ -466,6 +466,10 @@ class StochasticAdaptive(pn.viewable.Viewer):
             self._player.stop()
             self._player = None
         self.play_button.label = "Play"
+
+    def _session_closed(self, session_context):
+        """The browser went away: no Play frame may outlive its session."""
+        self.pause()
 
     def reset(self):
         self.pause()

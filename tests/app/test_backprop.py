@@ -4,7 +4,9 @@ import math
 
 import numpy as np
 import pytest
+from bokeh.document import Document
 from bokeh.events import DoubleTap, Tap
+from panel.io.state import set_curdoc
 
 from app.backprop import PRESETS, Backpropagation
 from app.circuit_view import total_steps
@@ -288,3 +290,15 @@ def test_sources_hold_only_finite_numbers(lesson):
         lesson.preset = name
         for column in ("value", "grad", "lx", "ly"):
             assert np.all(np.isfinite(wires(lesson)[column]))
+
+
+def test_closing_the_session_stops_the_animation():
+    doc = Document()
+    with set_curdoc(doc):
+        lesson = Backpropagation()
+        lesson.play_backward()
+        animation = lesson._animation
+        assert animation.running
+        for callback in doc.callbacks.session_destroyed_callbacks:
+            callback(None)
+    assert not animation.running and not lesson.animating

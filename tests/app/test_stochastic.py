@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from bokeh.document import Document
+from panel.io.state import set_curdoc
 
 import landscapes
 import optimizers
@@ -182,3 +184,15 @@ def test_sessions_do_not_share_state():
     one.step = 5
     assert two.step == 0
     assert one.path_sources["full"] is not two.path_sources["full"]
+
+
+def test_closing_the_session_stops_play():
+    doc = Document()
+    with set_curdoc(doc):
+        lesson = StochasticAdaptive()
+        lesson.toggle_play()
+        player = lesson._player
+        assert player.running
+        for callback in doc.callbacks.session_destroyed_callbacks:
+            callback(None)
+    assert not player.running and not lesson.playing
