@@ -5,6 +5,8 @@ Every number on screen comes from the core: the curves' loss and exact derivativ
 quotients below are the lesson's formulas applied to the core's loss.
 """
 
+import html
+
 import numpy as np
 import panel as pn
 import param
@@ -42,7 +44,7 @@ DESCENT_TEXT = (
     "each step is w ← 0.8w + 0.6 and creeps to 3; with η = 2 it is w ← −3w + 12: the iterate "
     "flips sides and runs away."
 )
-DESCENT_FORMULA = r"$w_{k+1} = w_k - \eta\, L'(w_k) \qquad L(w) = (w-3)^2,\ L'(w) = 2(w-3)$"
+DESCENT_FORMULA = r"$w_{k+1} = w_k - \eta\, L'(w_k) \qquad L'(w) = 2(w-3)$"
 
 SECANT_AT = 1.0
 SECANT_STEPS = (0.1, 0.01, 0.001)
@@ -203,8 +205,8 @@ class Derivative(pn.viewable.Viewer):
             title="Secants at w = 1 (zoomed in)",
             width=theme.SMALL_FIGURE_WIDTH,
             height=theme.SMALL_FIGURE_HEIGHT,
-            x_range=Range1d(0.9, 1.16),
-            y_range=Range1d(0.8, 1.36),
+            x_range=Range1d(0.96, 1.13),
+            y_range=Range1d(0.9, 1.3),
             x_axis_label="w",
             y_axis_label="L(w)",
             tools="save",
@@ -270,22 +272,22 @@ class Derivative(pn.viewable.Viewer):
 
     def _build_controls(self):
         self.w_slider = pn.widgets.FloatSlider.from_param(
-            self.param.w, name="w", step=0.01, sizing_mode="stretch_width"
+            self.param.w, label="w", step=0.01, sizing_mode="stretch_width"
         )
         self.h_slider = log_slider(self, "h", "h", 1e-12, 1.0, step=0.1,
                                    sizing_mode="stretch_width")
         self.slope_readout = pn.pane.HTML(
             sizing_mode="stretch_width", margin=(0, 10), stylesheets=[READOUT_CSS]
         )
-        self.descent_lr_slider = pn.widgets.EditableFloatSlider.from_param(
-            self.param.descent_lr, name="1-D learning rate η", step=0.01,
+        self.descent_lr_slider = pn.widgets.FloatSlider.from_param(
+            self.param.descent_lr, label="1-D learning rate η", step=0.01,
             sizing_mode="stretch_width",
         )
-        self.descent_start_slider = pn.widgets.EditableFloatSlider.from_param(
-            self.param.descent_start, name="Start w₀", step=0.1, sizing_mode="stretch_width"
+        self.descent_start_slider = pn.widgets.FloatSlider.from_param(
+            self.param.descent_start, label="Start w₀", step=0.1, sizing_mode="stretch_width"
         )
         self.descent_steps_slider = pn.widgets.IntSlider.from_param(
-            self.param.descent_steps, name="Iterations", sizing_mode="stretch_width"
+            self.param.descent_steps, label="Iterations", sizing_mode="stretch_width"
         )
         self.descent_readout = pn.pane.HTML(
             sizing_mode="stretch_width", margin=(0, 10), stylesheets=[READOUT_CSS]
@@ -352,7 +354,7 @@ class Derivative(pn.viewable.Viewer):
             "<div class='downhill-readout'>"
             f"<div>At w = <b>{w:.2f}</b>: slope L′(w) = 2w = "
             f"<b style='color:{theme.TANGENT_COLOR}'>{fmt(slope, 6)}</b></div>"
-            f"<div class='downhill-direction'>{direction_sentence(slope)}</div>"
+            f"<div class='downhill-direction'>{html.escape(direction_sentence(slope))}</div>"
             f"<div>h = {fmt(h, 3)}: central difference = "
             f"<b style='color:{theme.SECANT_COLOR}'>{numerical:.15g}</b></div>"
             f"<div>error |numerical − 2w| = <b>{fmt(error, 3) if error else '0 (exact)'}</b>"

@@ -3,8 +3,9 @@
 The landscape's loss and gradient come from `landscapes`, every path from `optimizers.descend`.
 Each change (start, η, optimizer, hyperparameters, racers, steps) computes the whole path for
 the step budget at once; `shown` says how many of its steps are on screen. "Step downhill"
-and "Reset" change `shown` on the server; "Play" reveals the precomputed steps in the browser
-(see PLAY_JS), so a playing animation costs the server nothing until it stops.
+and "Reset" set `shown` (a hidden widget) from the browser and the server draws the steps;
+"Play" reveals the precomputed steps in the browser itself (see PLAY_JS), so a playing
+animation costs the server nothing until it stops and reports where.
 """
 
 import html
@@ -69,7 +70,8 @@ HYPER_LABELS = {
 }
 
 MAX_RACERS = 4
-LR_MIN, LR_MAX = 1e-4, 10.0
+LR_MIN, LR_MAX = 1e-6, 10.0  # what η may be (typed, or a landscape's own default)
+SLIDER_MIN = 1e-4  # the slider spans 1e-4 … 10; smaller η pin it to its left end
 GRID = 160  # heatmap cells per side: sharp at 500 px, about 100 kB as float32
 ARROW_FRACTION = 0.14  # the −∇L arrow is this fraction of the display width long
 
@@ -225,8 +227,9 @@ function frame(now) {
 st.raf = requestAnimationFrame(frame);
 """
 
-# Step, Reset and a tap first stop a running animation and tell the server where it was.
-STOP_JS = JS_HELPERS + "stop();"
+# Step and Reset stop a running animation, then move `shown` (the server draws the result).
+STEP_JS = JS_HELPERS + "stop(); shown.value = shown.value + 1;"
+RESET_JS = JS_HELPERS + "stop(); shown.value = 0;"
 
 STATUS_CSS = f"""
 .downhill-status {{ font-size: 15px; line-height: 1.6; color: {theme.TEXT_COLOR};
@@ -291,9 +294,7 @@ class GradientDescent(pn.viewable.Viewer):
 
     def step(self):
         """Show one more step (computing a longer path when the budget is used up)."""
-        if self.shown >= self.steps:
-            self.steps = min(self.steps + 1, self.param.steps.bounds[1])
-        self.shown = min(self.shown + 1, self.steps)
+        self.shown = min(self.shown + 1, self.param.steps.bounds[1])
 
     def reset(self):
         """Back to the start point (the path is kept, none of it shown)."""
@@ -411,43 +412,41 @@ class GradientDescent(pn.viewable.Viewer):
 
     def _build_controls(self):
         self.landscape_select = pn.widgets.Select.from_param(
-            self.param.landscape, name="Landscape",
+            self.param.landscape, label="Landscape",
             options={landscapes.get(n).title: n for n in landscapes.names()},
             sizing_mode="stretch_width",
         )
         self.optimizer_select = pn.widgets.Select.from_param(
-            self.param.optimizer, name="Optimizer",
+            self.param.optimizer, label="Optimizer",
             options={optimizer_title(n): n for n in optimizers.names()},
             sizing_mode="stretch_width",
         )
         self.lr_slider = log_slider(
-            self, "learning_rate", "Learning rate", LR_MIN, LR_MAX, step=0.01,
+            self, "learning_rate", "Learning rate", SLIDER_MIN, LR_MAX, step=0.01,
             sizing_mode="stretch_width",
         )
         self.lr_input = pn.widgets.FloatInput(
-            name="Type η", value=self.learning_rate, step=0.01, sizing_mode="stretch_width"
+            label="Type η", value=self.learning_rate, step=0.01, sizing_mode="stretch_width"
         )
         self.lr_input.param.watch(self._on_typed_lr, "value")
         self.param.watch(self._sync_typed_lr, "learning_rate")
         self.message = pn.pane.HTML("", stylesheets=[MESSAGE_CSS], margin=(0, 10),
                                     sizing_mode="stretch_width")
-        self.step_button = pn.widgets.Button(name="Step downhill", button_type="primary",
+        self.step_button = pn.widgets.Button(label="Step downhill", color="primary",
                                              width=126)
-        self.play_button = pn.widgets.Button(name="Play", button_type="success", width=64)
-        self.reset_button = pn.widgets.Button(name="Reset", width=64)
-        self.step_button.on_click(lambda _event: self.step())
-        self.reset_button.on_click(lambda _event: self.reset())
+        self.play_button = pn.widgets.Button(label="Play", color="success", width=64)
+        self.reset_button = pn.widgets.Button(label="Reset", width=64)
         self.speed_slider = pn.widgets.IntSlider.from_param(
-            self.param.speed, name="Speed (steps/s)", sizing_mode="stretch_width"
+            self.param.speed, label="Speed (steps/s)", sizing_mode="stretch_width"
         )
         self.steps_slider = pn.widgets.IntSlider.from_param(
-            self.param.steps, name="Steps", sizing_mode="stretch_width"
+            self.param.steps, label="Steps", sizing_mode="stretch_width"
         )
         self.shown_input = pn.widgets.IntInput.from_param(
-            self.param.shown, name="Steps shown", visible=False
+            self.param.shown, label="Steps shown", visible=False
         )
         self.race_choice = pn.widgets.MultiChoice(
-            name="Race against (same η)", options={}, max_items=MAX_RACERS - 1,
+            label="Race against (same η)", options={}, max_items=MAX_RACERS - 1,
             sizing_mode="stretch_width",
         )
         self._update_race_options()
@@ -464,9 +463,11 @@ class GradientDescent(pn.viewable.Viewer):
             arrow=self.arrow_source, status=self.status, shown=self.shown_input,
             play=self.play_button, speed=self.speed_slider,
         )
+        # All three buttons act in the browser and talk to the server through `shown` alone,
+        # so a step pressed right after a pause can never overtake the pause's position.
         self.play_button.js_on_click(args=js_args, code=PLAY_JS)
-        for button in (self.step_button, self.reset_button):
-            button.js_on_click(args=js_args, code=STOP_JS)
+        self.step_button.js_on_click(args=js_args, code=STEP_JS)
+        self.reset_button.js_on_click(args=js_args, code=RESET_JS)
 
     def _build_hyper_widgets(self):
         """Widgets for the chosen optimizer's hyperparameters, from optimizers.get's defaults."""
@@ -479,21 +480,21 @@ class GradientDescent(pn.viewable.Viewer):
             if key == "betas":
                 for i, beta in enumerate(value):
                     widget = pn.widgets.FloatInput(
-                        name=f"β{'₁₂'[i]}", value=float(beta), step=0.001, start=0.0,
+                        label=f"β{'₁₂'[i]}", value=float(beta), step=0.001, start=0.0,
                         end=0.9999, width=125,
                     )
                     widget.param.watch(self._on_hyper_edit, "value")
                     widget._downhill_key = ("betas", i)
                     widgets.append(widget)
             elif isinstance(value, bool):
-                widget = pn.widgets.Checkbox(name=HYPER_LABELS.get(key, key), value=value,
+                widget = pn.widgets.Checkbox(label=HYPER_LABELS.get(key, key), value=value,
                                              width=125, margin=(18, 10, 5, 10))
                 widget.param.watch(self._on_hyper_edit, "value")
                 widget._downhill_key = (key, None)
                 widgets.append(widget)
             else:
                 widget = pn.widgets.FloatInput(
-                    name=HYPER_LABELS.get(key, key), value=float(value),
+                    label=HYPER_LABELS.get(key, key), value=float(value),
                     step=0.01 if key != "eps" else 1e-8, start=0.0, width=125,
                 )
                 widget.param.watch(self._on_hyper_edit, "value")
@@ -592,6 +593,15 @@ class GradientDescent(pn.viewable.Viewer):
 
     def _on_shown(self, _event):
         if self._updating:
+            return
+        if self.shown > self.steps:  # stepping past the budget computes a longer path
+            self._updating = True
+            try:
+                self.steps = min(self.shown, self.param.steps.bounds[1])
+                self.shown = self.steps
+            finally:
+                self._updating = False
+            self._recompute()
             return
         self._reveal()
 

@@ -184,3 +184,93 @@ def model_property(page, name, prop):
         }""",
         [name, prop],
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers for the lesson tests (app lessons 1–2 helper).
+
+SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+VIEWPORTS = {"laptop": (1366, 768), "projector": (1920, 1080)}
+
+
+def open_page(page, server_url, names=()):
+    """Load the page and wait until the named models exist."""
+    page.goto(server_url)
+    wait_for_models(page, list(names) or ["derivative-figure"])
+
+
+def open_tab(page, title):
+    """Click the tab with this title and wait until it is the active one."""
+    import re
+
+    from playwright.sync_api import expect
+
+    tab = page.locator(".bk-tab", has_text=title).first
+    tab.click()
+    expect(tab).to_have_class(re.compile(r"\bbk-active\b"))
+
+
+def widget_value(page, title):
+    """The value of the Bokeh widget model whose visible label (`title`) is `title`."""
+    return page.evaluate(
+        """title => {
+            for (const m of Bokeh.documents[0]._all_models.values())
+                if (m.title === title && 'value' in m) return m.value;
+            return null;
+        }""",
+        title,
+    )
+
+
+def set_widget_value(page, title, value):
+    """Set a widget's value in the browser, as if the user had moved it (syncs to the server)."""
+    found = page.evaluate(
+        """([title, value]) => {
+            for (const m of Bokeh.documents[0]._all_models.values())
+                if (m.title === title && 'value' in m) { m.value = value; return true; }
+            return false;
+        }""",
+        [title, value],
+    )
+    assert found, f"no widget labelled {title!r}"
+
+
+def frame_geometry(page, figure_name):
+    """Where a figure's plotting frame is on the page (CSS px) and the data ranges it shows."""
+    return page.evaluate(
+        """name => {
+            const fig = Bokeh.documents[0].get_model_by_name(name);
+            const view = Bokeh.index.find_one(fig);
+            const canvas = view.canvas_view.el.getBoundingClientRect();
+            const bbox = view.frame.bbox;
+            return {left: canvas.left + bbox.left, top: canvas.top + bbox.top,
+                    width: bbox.width, height: bbox.height,
+                    x_start: fig.x_range.start, x_end: fig.x_range.end,
+                    y_start: fig.y_range.start, y_end: fig.y_range.end};
+        }""",
+        figure_name,
+    )
+
+
+def wait_for_data(page, source, predicate_js, timeout=15_000):
+    """Wait until `predicate_js` (a JS expression over `d`, the source's data as plain
+    arrays) is true for the named ColumnDataSource."""
+    page.wait_for_function(
+        f"""name => {{
+            const m = Bokeh.documents[0].get_model_by_name(name);
+            if (m == null) return false;
+            const d = {{}};
+            const entries = m.data instanceof Map ? [...m.data] : Object.entries(m.data);
+            for (const [k, a] of entries) d[k] = Array.from(a);
+            return ({predicate_js});
+        }}""",
+        arg=source,
+        timeout=timeout,
+    )
+
+
+def screenshot(page, name):
+    SCREENSHOTS.mkdir(exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path

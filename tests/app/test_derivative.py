@@ -1,0 +1,129 @@
+"""Lesson 1 without a browser: the numbers the derivative lesson puts on screen."""
+
+import math
+
+import numpy as np
+import pytest
+
+import landscapes
+from app.derivative import (
+    Derivative,
+    central_difference,
+    direction_sentence,
+    forward_difference,
+    line_through,
+    positive_or_nan,
+)
+
+square = landscapes.curve("square").loss
+
+
+def test_secant_slopes_at_1_are_2_1_then_2_01_then_2_001():
+    lesson = Derivative()
+    slopes = lesson.secant_slopes
+    assert [round(slopes[h], 9) for h in (0.1, 0.01, 0.001)] == [2.1, 2.01, 2.001]
+    html = lesson.secant_table.object
+    assert "<b>2.1</b>" in html and "<b>2.01</b>" in html and "<b>2.001</b>" in html
+
+
+def test_forward_difference_of_w_squared_is_2w_plus_h():
+    h = np.array([0.5, 0.25, 0.125])  # powers of two: exact in floating point
+    assert np.array_equal(forward_difference(square, 1.0, h), 2.0 + h)
+
+
+def test_central_difference_of_w_squared_is_exact_for_exactly_representable_h():
+    h = np.array([0.5, 0.25, 0.125])
+    assert np.array_equal(central_difference(square, 1.5, h), np.full(3, 3.0))
+
+
+def test_central_difference_matches_the_chain_rule_example_6_09_at_h_0_01():
+    # LESSONS.md: (3x+1)² at 0 has derivative 6; the forward estimate with h = 0.01 is 6.09.
+    def loss(x):
+        return (3 * x + 1) ** 2
+
+    assert math.isclose(forward_difference(loss, 0.0, 0.01), 6.09, rel_tol=1e-12)
+    assert math.isclose(central_difference(loss, 0.0, 0.01), 6.0, rel_tol=1e-12)
+
+
+def test_line_through_has_the_slope_and_passes_through_the_point():
+    ws, values = line_through(1.0, 1.0, 2.0, 0.5)
+    assert list(ws) == [0.5, 1.5]
+    assert list(values) == [0.0, 2.0]
+
+
+def test_zero_errors_become_gaps_on_the_log_axis():
+    out = positive_or_nan([0.0, -2.0, 1e-3])
+    assert math.isnan(out[0]) and list(out[1:]) == [2.0, 1e-3]
+
+
+@pytest.mark.parametrize(
+    ("slope", "sentence"),
+    [(2.0, "slope > 0 → step left"), (-1.0, "slope < 0 → step right"),
+     (0.0, "slope 0 → at the bottom")],
+)
+def test_direction_sentence(slope, sentence):
+    assert direction_sentence(slope) == sentence
+
+
+def test_w_slider_moves_the_tangent_and_prints_its_slope():
+    lesson = Derivative()
+    lesson.w = -1.5
+    tangent = lesson.tangent_source.data
+    ws, values = np.asarray(tangent["w"]), np.asarray(tangent["loss"])
+    slope = (values[1] - values[0]) / (ws[1] - ws[0])
+    assert math.isclose(slope, -3.0)
+    assert math.isclose(np.interp(-1.5, ws, values), 2.25)
+    assert lesson.point_source.data == {"w": [-1.5], "loss": [2.25]}
+    assert "slope &lt; 0 → step right" in lesson.slope_readout.object
+    assert lesson.direction_label.text == "slope < 0 → step right"
+    assert lesson.step_arrow_source.data["x1"][0] > -1.5  # the arrow points right
+
+
+def test_at_the_bottom_there_is_no_arrow():
+    lesson = Derivative(w=0.0)
+    assert lesson.direction_label.text == "slope 0 → at the bottom"
+    assert list(lesson.step_arrow_source.data["x0"]) == []
+
+
+def test_h_slider_moves_the_secant_and_reports_the_error():
+    lesson = Derivative(w=1.0, h=0.5)
+    secant = lesson.secant_source.data
+    slope = (secant["loss"][1] - secant["loss"][0]) / (secant["w"][1] - secant["w"][0])
+    assert math.isclose(slope, 2.0)
+    # The secant passes through (w ± h, L(w ± h)) = (0.5, 0.25) and (1.5, 2.25).
+    assert math.isclose(np.interp(1.5, secant["w"], secant["loss"]), 2.25)
+    assert lesson.secant_points_source.data == {"w": [0.5, 1.5], "loss": [0.25, 2.25]}
+    assert "0 (exact)" in lesson.slope_readout.object
+    lesson.h = 1e-9
+    assert math.isclose(lesson.error_current_source.data["h"][0], 1e-9)
+    assert "0 (exact)" not in lesson.slope_readout.object
+
+
+def test_error_curves_show_truncation_falling_and_round_off_rising():
+    lesson = Derivative(w=1.0)
+    h = np.asarray(lesson.error_forward_source.data["h"])
+    forward = np.asarray(lesson.error_forward_source.data["error"])
+    # Truncation: the forward error is about h for large h (exactly h in real arithmetic).
+    large = h >= 1e-4
+    assert np.allclose(forward[large], h[large], rtol=1e-3)
+    # Round-off: at h = 1e-12 the error is far above h.
+    assert forward[0] > 1e-6
+    central = np.asarray(lesson.error_central_source.data["error"])
+    assert np.nanmax(central[h >= 1e-3]) < 1e-11  # exact up to round-off on a parabola
+
+
+def test_one_d_descent_lists_0_0_6_1_08_1_464_1_7712():
+    lesson = Derivative()
+    ws = lesson.descent_source.data["w"]
+    assert np.allclose(ws[:5], [0.0, 0.6, 1.08, 1.464, 1.7712], rtol=0, atol=1e-12)
+    html = lesson.descent_readout.object
+    for text in ("0.6", "1.08", "1.464", "1.7712"):
+        assert f"<td>{text}</td>" in html
+
+
+def test_one_d_descent_with_eta_2_flips_and_grows_and_says_so():
+    lesson = Derivative(descent_lr=2.0)
+    ws = lesson.descent_source.data["w"]
+    assert list(ws[:4]) == [0.0, 12.0, -24.0, 84.0]
+    assert np.isfinite(ws).all()
+    assert "Diverging" in lesson.descent_readout.object

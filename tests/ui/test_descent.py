@@ -1,0 +1,133 @@
+"""Lesson 2 in real Chromium: click to place the start, step, change η, play, diverge."""
+
+import math
+
+from tests.ui.conftest import (
+    frame_geometry,
+    model_property,
+    open_page,
+    open_tab,
+    set_widget_value,
+    wait_for_data,
+)
+
+LESSON_MODELS = ["landscape-figure", "landscape-path", "landscape-start", "loss-figure",
+                 "landscape-status", "gradient-arrow", "landscape-trajectory"]
+
+
+def open_lesson(page, server_url):
+    open_page(page, server_url, LESSON_MODELS)
+    open_tab(page, "Gradient descent")
+
+
+def status_text(page):
+    return model_property(page, "landscape-status", "text")
+
+
+def test_a_real_click_moves_the_start_to_the_clicked_point(page, server_url):
+    open_lesson(page, server_url)
+    frame = frame_geometry(page, "landscape-figure")
+    # A point left of and below the centre, away from the legend and the colour bar.
+    px = frame["left"] + 0.30 * frame["width"]
+    py = frame["top"] + 0.70 * frame["height"]
+    page.mouse.click(px, py)
+    x_per_px = (frame["x_end"] - frame["x_start"]) / frame["width"]
+    y_per_px = (frame["y_end"] - frame["y_start"]) / frame["height"]
+    expected_x = frame["x_start"] + (px - frame["left"]) * x_per_px
+    expected_y = frame["y_end"] - (py - frame["top"]) * y_per_px
+    wait_for_data(page, "landscape-start", f"Math.abs(d.x[0] - {expected_x}) < {x_per_px}")
+    start = model_property(page, "landscape-start", "data")
+    path = model_property(page, "landscape-path", "data")
+    assert abs(start["x"][0] - expected_x) <= x_per_px
+    assert abs(start["y"][0] - expected_y) <= y_per_px
+    assert (path["x"][0], path["y"][0]) == (start["x"][0], start["y"][0])
+    assert page.recorder.console_errors == []
+
+
+def test_step_downhill_adds_the_point_3_2_1_2_and_the_status_says_so(page, server_url):
+    open_lesson(page, server_url)
+    assert model_property(page, "landscape-path", "data") == {"x": [4.0], "y": [3.0]}
+    page.get_by_role("button", name="Step downhill").click()
+    wait_for_data(page, "landscape-path", "d.x.length === 2")
+    path = model_property(page, "landscape-path", "data")
+    assert math.isclose(path["x"][1], 3.2) and math.isclose(path["y"][1], 1.2)
+    page.wait_for_function(
+        "() => Bokeh.documents[0].get_model_by_name('landscape-status').text"
+        ".includes('(3.2, 1.2)')"
+    )
+    assert "step <b>1</b>" in status_text(page)
+    assert page.recorder.console_errors == []
+
+
+def test_setting_the_learning_rate_slider_changes_the_path(page, server_url):
+    open_lesson(page, server_url)
+    for count in (2, 3, 4):
+        page.get_by_role("button", name="Step downhill").click()
+        wait_for_data(page, "landscape-path", f"d.x.length === {count}")
+    before = model_property(page, "landscape-path", "data")
+    assert all(y > 0 for y in before["y"])  # η = 0.1: y shrinks by 0.4 each step
+    set_widget_value(page, "Learning rate", math.log10(0.3))
+    # η = 0.3: y is multiplied by 1 − 6η = −0.8 each step, so it zig-zags.
+    wait_for_data(page, "landscape-path", "d.y[1] < 0")
+    after = model_property(page, "landscape-path", "data")
+    assert len(after["y"]) == 4
+    assert [math.copysign(1, y) for y in after["y"]] == [1, -1, 1, -1]
+    assert math.isclose(after["y"][1], 3 * (1 - 6 * 10 ** math.log10(0.3)))
+
+
+def test_a_typed_learning_rate_of_0_4_diverges_while_playing(page, server_url):
+    open_lesson(page, server_url)
+    typed = page.get_by_label("Type η")
+    typed.fill("0.4")
+    typed.press("Enter")
+    wait_for_data(page, "landscape-trajectory", "d.x0.slice(0, 60).some(v => isNaN(v))")
+    set_widget_value(page, "Speed (steps/s)", 60)
+    page.get_by_role("button", name="Play").click()
+    page.wait_for_function(
+        "() => Bokeh.documents[0].get_model_by_name('landscape-status').text"
+        ".includes('diverged at step')",
+        timeout=20_000,
+    )
+    assert "diverged at step 45" in status_text(page)
+    path = model_property(page, "landscape-path", "data")
+    assert all(math.isnan(x) for x in path["x"][45:])
+    assert all(math.isfinite(x) for x in path["x"][:45])
+    assert page.recorder.console_errors == []
+
+
+def test_play_reveals_steps_in_the_browser_and_pause_tells_the_server(page, server_url):
+    open_lesson(page, server_url)
+    play = page.get_by_role("button", name="Play")
+    play.click()
+    wait_for_data(page, "landscape-path", "d.x.length >= 4")
+    page.get_by_role("button", name="Pause").click()
+    page.get_by_role("button", name="Play").wait_for()
+    shown = page.evaluate(
+        """() => { for (const m of Bokeh.documents[0]._all_models.values())
+                     if (m.title === 'Steps shown') return m.value; }"""
+    )
+    assert shown >= 3
+    # The server took over where the browser stopped: one more step is step shown + 1.
+    page.get_by_role("button", name="Step downhill").click()
+    wait_for_data(page, "landscape-path", f"d.x.length === {shown + 2}")
+    assert f"step <b>{shown + 1}</b>" in status_text(page)
+
+
+def test_a_negative_typed_learning_rate_is_refused_with_a_message(page, server_url):
+    open_lesson(page, server_url)
+    typed = page.get_by_label("Type η")
+    typed.fill("-1")
+    typed.press("Enter")
+    page.get_by_text("η must be positive").wait_for()
+    trajectory = model_property(page, "landscape-trajectory", "data")
+    assert math.isclose(trajectory["x0"][1], 3.2)  # still η = 0.1
+
+
+def test_reset_goes_back_to_the_start(page, server_url):
+    open_lesson(page, server_url)
+    for count in (2, 3):
+        page.get_by_role("button", name="Step downhill").click()
+        wait_for_data(page, "landscape-path", f"d.x.length === {count}")
+    page.get_by_role("button", name="Reset").click()
+    wait_for_data(page, "landscape-path", "d.x.length === 1")
+    assert "step <b>0</b>" in status_text(page)

@@ -1,0 +1,63 @@
+"""The whole page in real Chromium: header, four tabs, every named model, offline-clean,
+and screenshots of every tab at laptop and projector sizes (tests/ui/screenshots/)."""
+
+import pytest
+
+from tests.ui.conftest import (
+    VIEWPORTS,
+    open_page,
+    open_tab,
+    screenshot,
+    wait_for_data,
+    wait_for_models,
+)
+
+TABS = ["Derivative", "Gradient descent", "Backpropagation", "Stochastic & adaptive"]
+NAMED_MODELS = [
+    "derivative-figure", "derivative-curve", "tangent-line", "secant-line", "derivative-point",
+    "secant-points", "step-arrow", "error-figure", "error-forward", "error-central",
+    "error-current", "secant-figure", "secant-lines", "descent1d-figure", "descent1d-path",
+    "landscape-figure", "landscape-image", "landscape-heatmap", "landscape-contours",
+    "landscape-minima", "landscape-start", "landscape-path", "landscape-path-2",
+    "landscape-path-3", "landscape-path-4", "landscape-trajectory", "gradient-arrow",
+    "landscape-status", "loss-figure", "loss-curve", "loss-curve-2", "loss-curve-3",
+    "loss-curve-4",
+]
+
+
+def test_page_has_header_four_tabs_in_order_and_every_named_model(page, server_url):
+    open_page(page, server_url, NAMED_MODELS)
+    page.get_by_text("Downhill", exact=True).wait_for()
+    page.get_by_text("How models learn").wait_for()
+    titles = [t.strip() for t in page.locator(".bk-tab").all_inner_texts()]
+    assert titles == TABS
+    for title in TABS[1:]:
+        open_tab(page, title)
+    assert page.recorder.external_requests == []
+    assert page.recorder.console_errors == []
+
+
+@pytest.mark.parametrize("viewport", sorted(VIEWPORTS))
+def test_screenshots_of_every_tab(browser, server_url, viewport):
+    width, height = VIEWPORTS[viewport]
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(server_url)
+        wait_for_models(page, ["derivative-figure", "landscape-figure"])
+        for number, title in enumerate(TABS, start=1):
+            if number > 1:
+                open_tab(page, title)
+            if title == "Gradient descent":
+                # Show a path: five steps on the default bowl.
+                for count in range(2, 7):
+                    page.get_by_role("button", name="Step downhill").click()
+                    wait_for_data(page, "landscape-path", f"d.x.length === {count}")
+            page.wait_for_load_state("networkidle")
+            path = screenshot(page, f"tab{number}-{viewport}-{width}x{height}")
+            assert path.stat().st_size > 20_000  # a rendered page, not a blank one
+        assert errors == []
+    finally:
+        context.close()
