@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 import circuits
 from circuits import ExpressionError
 
+from . import trees
+
 QUICK = 0.05   # seconds: every input is answered within this
 
 
@@ -290,16 +292,29 @@ def test_circuits_never_evaluates_code_and_imports_only_stdlib_and_numpy(path):
 
 
 # Fuzzing: fragments of the grammar, junk, and both mixed.
-FRAGMENTS = [
+GRAMMAR = [
     "x", "y", "w1", "lr", "2", "0.5", "1e3", "1e-3", "(", ")", "(", ")", "+", "-", "*", "/",
     "**", "**2", "**-1", "**0.5", ",", " ", "max(", "min(", "abs(", "exp(", "log(", "sqrt(",
-    "sin(", "cos(", "tanh(", "sigmoid(", "relu(", "gelu(", "silu(", "__import__", "os", ".",
-    "[", "]", "'", '"', "lambda", ":", "=", " if ", " else ", " for ", " in ", "not ", " and ",
-    "\x00", "\u0445", "9**9", "1e999", "nan", "inf", "True", "None", "{", "}", "@", "%", "\n",
-    "0x1f", "1_000", "j", "...", "*x", "**x", "e", "_",
+    "sin(", "cos(", "tanh(", "sigmoid(", "relu(", "gelu(", "silu(", "x)", "y)", "1)", ", ",
 ]
+JUNK = [
+    "__import__", "os", ".", "[", "]", "'", '"', "lambda", ":", "=", " if ", " else ", " for ",
+    " in ", "not ", " and ", "\x00", "\u0445", "9**9", "1e999", "nan", "inf", "True", "None",
+    "{", "}", "@", "%", "\n", "0x1f", "1_000", "j", "...", "*x", "**x", "e", "_",
+]
+
+
+def _splice(text: str, position: int, fragment: str) -> str:
+    position %= len(text) + 1
+    return text[:position] + fragment + text[position + 1:]
+
+
+valid_text = trees.trees_strategy(max_leaves=12).map(trees.text)
 fuzz_text = st.one_of(
-    st.lists(st.sampled_from(FRAGMENTS), max_size=30).map("".join),
+    valid_text,
+    st.builds(_splice, valid_text, st.integers(0, 300), st.sampled_from(GRAMMAR + JUNK)),
+    st.lists(st.sampled_from(GRAMMAR), max_size=30).map("".join),
+    st.lists(st.sampled_from(GRAMMAR + JUNK), max_size=30).map("".join),
     st.text(alphabet="xyzw+-*/()., 0123456789e", max_size=80),
     st.text(max_size=40),
 )
@@ -324,3 +339,9 @@ def test_ten_thousand_generated_strings_parse_or_raise_expression_error(text):
     value = circuit.forward(**values)
     assert np.ndim(value) == 0
     assert set(circuit.backward()) == set(circuit.variables)
+
+
+@pytest.mark.parametrize("value", [None, b"x + 1", 3, ["x"], object()])
+def test_only_text_is_an_expression(value):
+    with pytest.raises(ExpressionError, match="must be text"):
+        circuits.parse(value)
