@@ -144,7 +144,6 @@ def check_text(text) -> tuple[str, int]:
             raise ExpressionError(
                 f"a number runs into a name: write {number}*{name}, not {number}{name}", end + 1)
     return body, len(text) - len(body)
-    return body, len(text) - len(body)
 
 
 def parse_nodes(text) -> tuple[list[Node], int]:
@@ -164,7 +163,7 @@ def parse_nodes(text) -> tuple[list[Node], int]:
         raise ExpressionError("the expression is nested too deeply to read") from None
     except (ValueError, OverflowError) as error:
         raise ExpressionError(f"the expression cannot be read: {error}") from None
-    builder = _Builder(body, indent)
+    builder = _Builder(indent)
     try:
         output = builder.build(tree.body, 0)
     except RecursionError:
@@ -178,8 +177,7 @@ class _Builder:
     """Walks the syntax tree once, appending a node after its inputs (so ``nodes`` is in
     topological order and a node's id is its index)."""
 
-    def __init__(self, body: str, indent: int):
-        self.body = body
+    def __init__(self, indent: int):
         self.indent = indent
         self.nodes: list[Node] = []
         self.variable_ids: dict[str, int] = {}
