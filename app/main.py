@@ -40,14 +40,20 @@ LESSONS = (
 )
 
 
-def build_page():
+def build_lessons():
+    """A fresh instance of every lesson, with its tab title, in teaching order."""
+    return [(title, lesson()) for title, lesson in LESSONS]
+
+
+def build_page(lessons=None):
     """The whole page for one session: a header and the four lessons in teaching order."""
+    lessons = build_lessons() if lessons is None else lessons
     header = pn.pane.HTML(
         HEADER_HTML, stylesheets=[HEADER_CSS], sizing_mode="stretch_width",
         margin=(6, 16, 0, 16),
     )
     tabs = pn.Tabs(
-        *[(title, lesson()) for title, lesson in LESSONS],
+        *lessons,
         stylesheets=[TABS_CSS],
         sizing_mode="stretch_width",
         margin=(0, 10),
