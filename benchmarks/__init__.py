@@ -1,0 +1,1 @@
+"""Downhill's performance suite: `make bench` runs benchmarks/run.py (see README.md)."""
