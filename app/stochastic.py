@@ -134,15 +134,19 @@ class StochasticAdaptive(pn.viewable.Viewer):
     """Full batch vs mini-batch vs SGD on a line fit; schedules and clipping; a saddle race."""
 
     batch_size = param.Integer(default=8, bounds=(2, 25), doc="Examples per mini-batch")
-    learning_rate = param.Number(default=0.2, bounds=(0.005, 1.0), doc="η before scheduling")
-    seed = param.Integer(default=0, bounds=(0, 9999), doc="Seed of the random mini-batches")
+    # allow_None: a cleared input box arrives as None; it gets a message, not an exception
+    learning_rate = param.Number(default=0.2, bounds=(0.005, 1.0), allow_None=True,
+                                 doc="η before scheduling")
+    seed = param.Integer(default=0, bounds=(0, 9999), allow_None=True,
+                         doc="Seed of the random mini-batches")
     step = param.Integer(default=0, bounds=(0, MAX_STEPS), doc="How far along the paths")
     follow = param.Selector(default="Mini-batch", objects=list(PATH_TITLES.values()),
                             doc="The path whose line is drawn over the data")
     schedule = param.Selector(default="Constant", objects=list(SCHEDULES))
     clip = param.Boolean(default=False, doc="Clip the gradient's norm")
-    clip_norm = param.Number(default=1.0, bounds=(0.05, 10.0), doc="Largest gradient norm")
-    race_learning_rate = param.Number(default=0.05, bounds=(0.005, 0.3))
+    clip_norm = param.Number(default=1.0, bounds=(0.05, 10.0), allow_None=True,
+                             doc="Largest gradient norm")
+    race_learning_rate = param.Number(default=0.05, bounds=(0.005, 0.3), allow_None=True)
     race_steps = param.Integer(default=150, bounds=(20, 400))
 
     def __init__(self, **params):
@@ -363,9 +367,10 @@ class StochasticAdaptive(pn.viewable.Viewer):
     @param.depends("batch_size", "learning_rate", "seed", "schedule", "clip", "clip_norm",
                    watch=True)
     def _recompute(self):
-        values = (self.learning_rate, self.clip_norm)
+        values = (self.learning_rate, self.clip_norm, self.seed)
         if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
-            self._show_message("the learning rate and the gradient norm must be finite numbers")
+            self._show_message("Type a number for the learning rate, the gradient norm and "
+                               "the seed; the paths keep their last settings.")
             return
         opt = self._optimizer()
         start = np.asarray(self.landscape.start, dtype=np.float64)
@@ -479,6 +484,10 @@ class StochasticAdaptive(pn.viewable.Viewer):
 
     @param.depends("race_learning_rate", "race_steps", watch=True)
     def _race(self):
+        if self.race_learning_rate is None or not math.isfinite(self.race_learning_rate):
+            self.race_status.object = ("**Type a number for the race learning rate**; the race "
+                                       "keeps its last paths.")
+            return
         start = np.asarray(self.saddle.start, dtype=np.float64)
         lines = []
         with pn.io.hold():

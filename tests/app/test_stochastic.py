@@ -196,3 +196,19 @@ def test_closing_the_session_stops_play():
         for callback in doc.callbacks.session_destroyed_callbacks:
             callback(None)
     assert not player.running and not lesson.playing
+
+
+def test_a_cleared_input_box_gives_a_message_and_changes_nothing(lesson):
+    lesson.step = 5
+    before = path(lesson, "mini").copy()
+    for widget in (lesson.seed_input, lesson.lr_slider):
+        widget.value = None
+        assert lesson.message.visible and "Type a number" in lesson.message.object
+        np.testing.assert_array_equal(path(lesson, "mini"), before)
+    lesson.seed_input.value = 0
+    lesson.lr_slider.value = 0.2
+    assert not lesson.message.visible
+    race = dict(lesson.race_sources["adam"].data)
+    lesson.race_lr_slider.value = None
+    assert "Type a number" in lesson.race_status.object
+    assert lesson.race_sources["adam"].data == race
