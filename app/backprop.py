@@ -446,7 +446,8 @@ class Backpropagation(pn.viewable.Viewer):
             locals_ = ", ".join(
                 f"∂/∂({_short(self.circuit.nodes[s].text, 18)}) = {number_label(g)}"
                 for s, g in zip(node.inputs, node.local_grads, strict=True))
-            sends = ", ".join(number_label(g) for g in node.downstream_grads)
+            sends = ", ".join(f"{number_label(g)} to {self._name(s)}"
+                              for s, g in zip(node.inputs, node.downstream_grads, strict=True))
             return (f"**{node.label} gate — {node.role}.**  \nInputs {ins}; value "
                     f"{number_label(node.value)}. Local gradients {locals_}. Upstream "
                     f"{number_label(node.grad)} × local → sends {sends}.")

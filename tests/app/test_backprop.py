@@ -249,6 +249,7 @@ def test_tapping_gates_shows_their_roles(lesson):
     assert selected == 4
     fig._trigger_event(DoubleTap(fig, x=gate_at(lesson, "max")[0], y=gate_at(lesson, "max")[1]))
     assert "routes to the winner" in lesson.gate_info.object
+    assert "sends 1 to x, 0 to w" in lesson.gate_info.object
     x, y = node_position(lesson, "x")
     fig._trigger_event(Tap(fig, x=x, y=y))
     assert "−4 + 1 = **−3**" in lesson.gate_info.object
