@@ -178,7 +178,7 @@ class Backpropagation(pn.viewable.Viewer):
         )
         patterns = pn.Column(
             pn.pane.Markdown(
-                "### Gate patterns (upstream gradient 1)\n"
+                "### Gate patterns (upstream gradient 1, the same inputs a and b for all three)\n"
                 "**add** copies the gradient to every input; **multiply** gives each input the "
                 "*other* input's value (large inputs, large gradients); **max** sends it all "
                 "to the larger input and zero to the other.",
