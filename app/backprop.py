@@ -109,7 +109,7 @@ class Backpropagation(pn.viewable.Viewer):
 
         self.preset_select = pn.widgets.Select.from_param(self.param.preset, label="Preset")
         self.expression_input = pn.widgets.TextInput(
-            label="Expression", value=self.expression, max_length=circuits.MAX_LENGTH, width=235,
+            label="Expression", value=self.expression, max_length=circuits.MAX_LENGTH, width=220,
             placeholder="e.g. relu(x*w + b), then Enter",
         )
         self.draw_button = pn.widgets.Button(label="Draw", color="default",
