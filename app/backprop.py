@@ -264,6 +264,9 @@ class Backpropagation(pn.viewable.Viewer):
             else:
                 self._set_quietly(slider, self.values[name])
             sliders.append(slider)
+        # Only the current circuit's sliders are kept, so typing many expressions with new
+        # variable names cannot pile up widgets in a session.
+        self.sliders = {name: self.sliders[name] for name in self.circuit.variables}
         self.inputs_box.objects = sliders
 
     def _set_quietly(self, slider, value):

@@ -223,6 +223,7 @@ def test_bad_expression_shows_error_and_keeps_the_circuit(lesson):
     assert lesson.preset == "Custom expression"
     assert lesson.preset_select.value == "Custom expression"
     assert [s.label for s in lesson.inputs_box.objects] == ["x", "w", "b"]
+    assert set(lesson.sliders) == {"x", "w", "b"}
 
 
 def test_overflow_is_refused_with_a_message(lesson):
