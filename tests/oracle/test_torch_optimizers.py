@@ -70,3 +70,22 @@ def test_schedule_values_equal_torch_lr_scheduler(name):
     ours = C.our_schedule_values(name)
     np.testing.assert_allclose(ours, torch_lrs, rtol=C.RTOL, atol=0)
     assert ours[0] == torch_lrs[0]
+
+
+def test_golden_files_are_what_live_torch_computes():
+    """tests/golden/optimizers.* (written by scripts/make_golden.py) hold today's torch runs:
+    the same stable stretches and, at the kept steps, the same points."""
+    import json
+    from pathlib import Path
+
+    golden = Path(__file__).resolve().parent.parent / "golden"
+    meta = json.loads((golden / "optimizers.json").read_text())
+    stale = []
+    with np.load(golden / "optimizers.npz") as arrays:
+        for case in meta["cases"]:
+            reference = live.torch_run(live.CASES_BY_ID[case["id"]])
+            steps = C.golden_steps(case["stable"])
+            if (case["stable"] != reference["stable"]
+                    or C.first_mismatch(arrays[case["id"]], reference["points"][steps])):
+                stale.append(f"{case['id']} (stable {case['stable']} vs {reference['stable']})")
+    assert not stale, "regenerate with `make golden`: " + ", ".join(stale)
