@@ -204,7 +204,8 @@ class Backpropagation(pn.viewable.Viewer):
 
     def _input_slider(self, label, value):
         return pn.widgets.EditableFloatSlider(
-            label=label, value=float(value), start=-10.0, end=10.0, step=0.1,
+            label=label, value=float(value), start=min(-10.0, float(value)),
+            end=max(10.0, float(value)), step=0.1,
             fixed_start=-INPUT_LIMIT, fixed_end=INPUT_LIMIT, width=290,
         )
 
