@@ -12,6 +12,7 @@ import math
 import numpy as np
 import panel as pn
 import param
+from bokeh.events import DoubleTap, Tap
 from bokeh.models import ColorBar, ColumnDataSource, LinearColorMapper, LogColorMapper, Range1d
 
 import landscapes
@@ -146,6 +147,7 @@ class StochasticAdaptive(pn.viewable.Viewer):
     clip = param.Boolean(default=False, doc="Clip the gradient's norm")
     clip_norm = param.Number(default=1.0, bounds=(0.05, 10.0), allow_None=True,
                              doc="Largest gradient norm")
+    start = param.Tuple(default=(-0.5, 3.5), length=2, doc="(m, b) where all three start")
     race_learning_rate = param.Number(default=0.05, bounds=(0.005, 0.3), allow_None=True)
     race_steps = param.Integer(default=150, bounds=(20, 400))
 
@@ -153,6 +155,7 @@ class StochasticAdaptive(pn.viewable.Viewer):
         self.landscape = landscapes.get(LINE_FIT)
         self.saddle = landscapes.get(SADDLE)
         params.setdefault("learning_rate", float(self.landscape.lr))
+        params.setdefault("start", tuple(float(v) for v in self.landscape.start))
         super().__init__(**params)
         self.runs = {}
         self.race = {}
@@ -203,7 +206,7 @@ class StochasticAdaptive(pn.viewable.Viewer):
         return {"x": ends, "y": m * ends + b}
 
     def _build_contour(self):
-        fig = _figure("minibatch-figure", "Loss over (m, b): three paths, one start, one seed",
+        fig = _figure("minibatch-figure", "Loss over (m, b) — tap to move the start",
                       460, 390, x_axis_label="slope m", y_axis_label="intercept b")
         _heatmap(fig, self.landscape, log=True)
         self.path_sources = {}
@@ -219,8 +222,11 @@ class StochasticAdaptive(pn.viewable.Viewer):
             self.path_sources[key], self.now_sources[key] = source, now
         m, b = self.landscape.minima[0]
         fig.scatter([m], [b], marker="x", size=14, line_color="#ffffff", line_width=3)
-        fig.scatter([self.landscape.start[0]], [self.landscape.start[1]], size=10,
-                    fill_color="#ffffff", line_color="#1f2328")
+        self.start_source = ColumnDataSource(data={"x": [], "y": []}, name="minibatch-start")
+        fig.scatter("x", "y", source=self.start_source, size=12, fill_color="#ffffff",
+                    line_color="#1f2328", line_width=1.5)
+        fig.on_event(Tap, self._tapped)
+        fig.on_event(DoubleTap, self._tapped)
         fig.legend.location = "bottom_left"
         fig.legend.label_text_font_size = "13px"
         fig.legend.background_fill_alpha = 0.75
@@ -365,7 +371,7 @@ class StochasticAdaptive(pn.viewable.Viewer):
         return optimizers.get("sgd", lr=lr, clip_norm=self.clip_norm if self.clip else None)
 
     @param.depends("batch_size", "learning_rate", "seed", "schedule", "clip", "clip_norm",
-                   watch=True)
+                   "start", watch=True)
     def _recompute(self):
         values = (self.learning_rate, self.clip_norm, self.seed)
         if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
@@ -373,7 +379,8 @@ class StochasticAdaptive(pn.viewable.Viewer):
                                "the seed; the paths keep their last settings.")
             return
         opt = self._optimizer()
-        start = np.asarray(self.landscape.start, dtype=np.float64)
+        start = np.asarray(self.start, dtype=np.float64)
+        self.start_source.data = {"x": [start[0]], "y": [start[1]]}
         sizes = {"full": None, "mini": self.batch_size, "sgd": 1}
         self.runs = {key: optimizers.descend(self.landscape, opt, start, steps=MAX_STEPS,
                                              batch_size=size, seed=self.seed)
@@ -414,6 +421,16 @@ class StochasticAdaptive(pn.viewable.Viewer):
             now = min(self.step, MAX_STEPS - 1)
             self.schedule_now.data = {"step": [now], "lr": [rates[now]]}
             self.status.object = self._status_text()
+
+    def _tapped(self, event):
+        """A tap (or double tap) on the (m, b) map starts all three paths there, from step 0."""
+        (m0, m1), (b0, b1) = self.landscape.bounds
+        if event.x is None or event.y is None or not (m0 <= event.x <= m1 and b0 <= event.y <= b1):
+            return
+        self.pause()
+        with param.parameterized.batch_call_watchers(self):
+            self.step = 0
+            self.start = (float(event.x), float(event.y))
 
     def _followed(self):
         return next(key for key, title in PATH_TITLES.items() if title == self.follow)

@@ -6,6 +6,7 @@ pytest.importorskip("panel")  # `make oracle` collects in a venv without panel
 
 import numpy as np  # noqa: E402
 from bokeh.document import Document  # noqa: E402
+from bokeh.events import DoubleTap, Tap  # noqa: E402
 from panel.io.state import set_curdoc  # noqa: E402
 
 import landscapes  # noqa: E402
@@ -215,3 +216,21 @@ def test_a_cleared_input_box_gives_a_message_and_changes_nothing(lesson):
     lesson.race_lr_slider.value = None
     assert "Type a number" in lesson.race_status.object
     assert lesson.race_sources["adam"].data == race
+
+
+def test_tapping_the_map_moves_the_start_of_all_three_paths(lesson):
+    lesson.step = 9
+    fig = lesson.contour_figure
+    fig._trigger_event(Tap(fig, x=4.0, y=-1.0))
+    assert lesson.step == 0
+    for key in PATHS:
+        np.testing.assert_array_equal(path(lesson, key), [[4.0, -1.0]])
+    assert lesson.start_source.data == {"x": [4.0], "y": [-1.0]}
+    lesson.advance()
+    np.testing.assert_allclose(path(lesson, "full")[1],
+                               np.array([4.0, -1.0]) - 0.2 * LINE_FIT.grad(np.array([4.0, -1.0])),
+                               rtol=1e-12)
+    fig._trigger_event(DoubleTap(fig, x=0.0, y=0.0))
+    np.testing.assert_array_equal(path(lesson, "sgd"), [[0.0, 0.0]])
+    fig._trigger_event(Tap(fig, x=40.0, y=0.0))  # outside the map: nothing changes
+    np.testing.assert_array_equal(path(lesson, "sgd"), [[0.0, 0.0]])
