@@ -93,6 +93,28 @@ def test_schedule_picker_redraws_eta_and_batch_size_changes_the_batch(page, serv
     clean(page)
 
 
+def test_a_click_on_the_map_moves_the_start_of_the_three_paths(page, server_url):
+    open_lesson(page, server_url)
+    target = page.evaluate(
+        """() => {
+            const fig = Bokeh.documents[0].get_model_by_name('minibatch-figure');
+            const view = Bokeh.index.find_one(fig);
+            const canvas = view.canvas_view.el.getBoundingClientRect();
+            return {x: canvas.left + view.frame.x_scale.compute(3.5),
+                    y: canvas.top + view.frame.y_scale.compute(-1.0),
+                    per_px: (fig.x_range.end - fig.x_range.start) / view.frame.bbox.width};
+        }"""
+    )
+    page.mouse.click(target["x"], target["y"])
+    tolerance = 2 * target["per_px"]
+    wait_for_data(page, "minibatch-path-sgd", f"Math.abs(d.x[0] - 3.5) < {tolerance}")
+    for name in PATHS:
+        data = model_property(page, name, "data")
+        assert abs(data["x"][0] - 3.5) < tolerance and abs(data["y"][0] + 1.0) < tolerance
+        assert len(data["x"]) == 1
+    clean(page)
+
+
 def test_screenshots_of_the_lesson(page, server_url):
     SCREENSHOTS.mkdir(exist_ok=True)
     for name, (width, height) in {"laptop": (1366, 768), "projector": (1920, 1080)}.items():
