@@ -240,7 +240,7 @@ def first_mismatch(ours, reference, rtol=RTOL):
 
 # Cases on which torch stops agreeing with its one-ulp shadows within 100 steps, and why
 # (measured by the live oracle and scripts/make_golden.py; tests/golden/optimizers.json "stable").
-_NEAR_ORIGIN = ("the path passes within 0.07 of the origin near step 67, where a point's "
+_NEAR_ORIGIN = ("the path passes within 0.004 of the origin at step 67, where a point's "
                 "relative difference is ill-conditioned; ours stays within 2.3e-13 of torch "
                 "over all 1001 points")
 SHORT_STABLE = {
