@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -134,8 +133,3 @@ def run(repeats=5):
                      "ok": seconds < HEATMAP_TARGET_S, "note": ""})
     return rows
 
-
-if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))
-    for row in run(repeats=3):
-        print(row)
