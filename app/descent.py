@@ -111,6 +111,25 @@ def loss_for_log_axis(losses, min_value):
         return np.where(gap > 0, gap, np.nan)
 
 
+def loss_axis_range(curves, log):
+    """The loss axis' (start, end): every finite value of every curve, with a margin."""
+    values = np.concatenate([np.asarray(c, dtype=float) for c in curves])
+    values = values[np.isfinite(values)]
+    if log:
+        values = values[values > 0]
+        if values.size == 0:
+            return 1e-3, 1.0
+        low, high = float(values.min()), float(values.max())
+        if high <= low:
+            return low / 10, high * 10
+        return low / 2, high * 2
+    if values.size == 0:
+        return -1.0, 1.0
+    low, high = float(values.min()), float(values.max())
+    margin = 0.05 * (high - low) if high > low else max(abs(high), 1.0)
+    return low - margin, high + margin
+
+
 def arrow_tips(points, grads, length):
     """Where the fixed-length arrow along −∇L ends, for each point (NaN where ∇L is 0 or NaN)."""
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -187,8 +206,18 @@ function reveal(k) {
   } else {
     arrow.setv({data: {x0: [], y0: [], x1: [], y1: []}}, {sync: false});
   }
-  status.setv({text: "<div class='downhill-status'>" + lines.join('') + "</div>"},
-              {sync: false});
+  show_status("<div class='downhill-status'>" + lines.join('') + "</div>");
+}
+function show_status(html) {
+  // Write into the Div's element: changing the model's text would re-render the Div and
+  // re-lay-out the page on every frame (a third of the frame budget). The server sets the
+  // model's text when the animation stops.
+  const view = window.Bokeh && Bokeh.index.find_one(status);
+  if (view != null && view.markup_el != null) {
+    view.markup_el.innerHTML = html;
+  } else {
+    status.setv({text: html}, {sync: false});
+  }
 }
 function ended(k) {
   const d = traj.data;
@@ -389,6 +418,9 @@ class GradientDescent(pn.viewable.Viewer):
             width=theme.SIDE_FIGURE_WIDTH,
             y_axis_type="log",
             x_range=Range1d(0, 1, name="loss-x-range"),
+            # Fixed ranges, set from the whole precomputed path: auto-ranging would move the
+            # axes (and send them to the server) on every frame of Play.
+            y_range=Range1d(1e-3, 1, name="loss-y-range"),
             x_axis_label="step",
             y_axis_label="loss",
             tools="pan,wheel_zoom,box_zoom,reset,save",
@@ -712,6 +744,11 @@ class GradientDescent(pn.viewable.Viewer):
                 self._updating = False
         with pn.io.hold():
             self.loss_figure.x_range.update(start=0, end=int(self.steps))
+            low, high = loss_axis_range(
+                [data[f"lossplot{slot}"] for slot in range(len(self.runs))],
+                log=chosen.min_value is not None,
+            )
+            self.loss_figure.y_range.update(start=low, end=high)
             self.trajectory_source.tags = tags
             self.trajectory_source.data = data
             self.start_source.data = {"x": [start[0]], "y": [start[1]]}

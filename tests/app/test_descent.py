@@ -249,3 +249,14 @@ def test_check_learning_rate():
 def test_fmt_prints_four_significant_digits_without_noise():
     assert [fmt(3.2), fmt(14.56), fmt(9.632757), fmt(1e-5), fmt(123456.0), fmt(0.0)] == [
         "3.2", "14.56", "9.633", "1e-5", "1.235e5", "0"]
+
+
+def test_loss_axis_covers_the_whole_precomputed_path():
+    lesson = GradientDescent()
+    y_range = lesson.loss_figure.y_range
+    assert (y_range.start, y_range.end) == (pytest.approx(np.nanmin(lesson.runs[0].losses) / 2),
+                                            pytest.approx(86.0))
+    lesson.landscape = "saddle"
+    losses = lesson.runs[0].losses
+    assert lesson.loss_figure.y_range.start < np.nanmin(losses)
+    assert lesson.loss_figure.y_range.end > np.nanmax(losses)

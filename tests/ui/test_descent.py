@@ -131,3 +131,32 @@ def test_reset_goes_back_to_the_start(page, server_url):
     page.get_by_role("button", name="Reset").click()
     wait_for_data(page, "landscape-path", "d.x.length === 1")
     assert "step <b>0</b>" in status_text(page)
+
+
+def test_play_sends_nothing_to_the_server_until_it_stops(page, server_url):
+    """Play animates in the browser: a hall full of students pressing Play costs the server
+    nothing per frame (issue 5's target); only the stop reports where it stopped."""
+    sent = []
+
+    def record(payload):
+        if '"events"' in str(payload):  # a message's content frame (not header or metadata)
+            sent.append(str(payload))
+
+    page.on("websocket", lambda ws: ws.on("framesent", record))
+    open_lesson(page, server_url)
+    set_widget_value(page, "Speed (steps/s)", 60)
+    set_widget_value(page, "Steps", 2000)  # long enough to still be playing when paused
+    wait_for_data(page, "landscape-trajectory", "d.step.length === 2001")
+    page.get_by_role("button", name="Step downhill").click()
+    wait_for_data(page, "landscape-path", "d.x.length === 2")
+    before = len(sent)
+    page.get_by_role("button", name="Play").click()
+    wait_for_data(page, "landscape-path", "d.x.length >= 40")
+    during = sent[before:]
+    # Forty animated steps, and the only message is Panel forwarding the click on Play.
+    assert len(during) == 1 and "button_click" in during[0], during
+    page.get_by_role("button", name="Pause").click()
+    page.get_by_role("button", name="Play").wait_for()
+    page.wait_for_function("() => true")  # one more turn of the browser's event loop
+    stopped = sent[before + 1:]
+    assert any('"value"' in message for message in stopped), stopped  # `shown` reported
