@@ -88,8 +88,11 @@ class Backpropagation(pn.viewable.Viewer):
     preset = param.Selector(default=next(iter(PRESETS)), objects=[*PRESETS, CUSTOM])
     upstream = param.Number(default=1.0, doc="∂(final)/∂f fed into the output")
     progress = param.Integer(default=0, bounds=(0, None), doc="Animation step (see reveal)")
-    pattern_a = param.Number(default=3.0, bounds=(-10, 10), doc="Pattern gates' first input")
-    pattern_b = param.Number(default=-1.0, bounds=(-10, 10), doc="Pattern gates' second input")
+    # allow_None: a cleared input box arrives as None; it gets a message, not an exception
+    pattern_a = param.Number(default=3.0, bounds=(-10, 10), allow_None=True,
+                             doc="Pattern gates' first input")
+    pattern_b = param.Number(default=-1.0, bounds=(-10, 10), allow_None=True,
+                             doc="Pattern gates' second input")
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -133,6 +136,8 @@ class Backpropagation(pn.viewable.Viewer):
             self.param.pattern_a, label="Input a", step=0.1, width=260)
         self.pattern_b_slider = pn.widgets.EditableFloatSlider.from_param(
             self.param.pattern_b, label="Input b", step=0.1, width=260)
+        self.pattern_note = pn.pane.Markdown("", margin=(0, 10), visible=False,
+                                             styles={"color": "#b84f00"})
         self.pattern_circuits = [circuits.parse(text) for text, _ in PATTERNS]
         self.pattern_places = [layout(c.nodes) for c in self.pattern_circuits]
 
@@ -185,7 +190,8 @@ class Backpropagation(pn.viewable.Viewer):
                 sizing_mode="stretch_width",
             ),
             pn.Row(
-                pn.Column(self.pattern_a_slider, self.pattern_b_slider, width=280),
+                pn.Column(self.pattern_a_slider, self.pattern_b_slider, self.pattern_note,
+                          width=280),
                 pn.pane.Bokeh(self.patterns.figure, sizing_mode="stretch_width"),
                 sizing_mode="stretch_width",
             ),
@@ -492,6 +498,12 @@ class Backpropagation(pn.viewable.Viewer):
     @param.depends("pattern_a", "pattern_b", watch=True)
     def _draw_patterns(self):
         values = {"a": self.pattern_a, "b": self.pattern_b}
+        missing = [name for name, value in values.items() if value is None]
+        self.pattern_note.object = (f"Type a number for {missing[0]}; the gates keep their "
+                                    "last inputs." if missing else "")
+        self.pattern_note.visible = bool(missing)
+        if missing:
+            return
         parts = []
         for index, circuit in enumerate(self.pattern_circuits):
             circuit.forward(**values)

@@ -281,6 +281,12 @@ def test_pattern_gates_add_distributes_mul_switches_max_routes(lesson):
                                                    "max routes"]
     lesson.pattern_b_slider.value = 5.0
     assert pattern_grads(lesson) == ["1", "1", "5", "3", "0", "1"]
+    lesson.pattern_a_slider.value = None  # a cleared box: a message, the gates keep their inputs
+    assert lesson.pattern_note.visible and "Type a number for a" in lesson.pattern_note.object
+    assert pattern_grads(lesson) == ["1", "1", "5", "3", "0", "1"]
+    lesson.pattern_a_slider.value = 6.0
+    assert not lesson.pattern_note.visible
+    assert pattern_grads(lesson) == ["1", "1", "5", "6", "1", "0"]  # now a wins the max
 
 
 def test_no_module_level_state_shared_between_lessons():
