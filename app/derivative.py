@@ -94,7 +94,7 @@ class Derivative(pn.viewable.Viewer):
     """Lesson 1: the slope of L(w) = w², its numerical estimate, and 1-D gradient descent."""
 
     w = param.Number(default=1.0, bounds=(-3.0, 3.0), doc="The weight w")
-    h = param.Number(default=1e-3, bounds=(1e-12, 1.0), doc="Finite-difference step h")
+    h = param.Number(default=0.3, bounds=(1e-12, 1.0), doc="Finite-difference step h")
     descent_lr = param.Number(
         default=0.1, bounds=(0.01, 2.5), doc="Learning rate η of the 1-D descent"
     )
@@ -191,12 +191,12 @@ class Derivative(pn.viewable.Viewer):
         self.error_current_source = ColumnDataSource({"h": [], "error": [], "color": []},
                                                      name="error-current")
         fig.line("h", "error", source=self.error_forward_source, color=theme.FORWARD_COLOR,
-                 line_width=2, legend_label="forward (L(w+h) − L(w))/h")
+                 line_width=2, legend_label="forward")
         fig.line("h", "error", source=self.error_central_source, color=theme.CENTRAL_COLOR,
-                 line_width=2, legend_label="central (L(w+h) − L(w−h))/2h")
+                 line_width=2, legend_label="central")
         fig.scatter("h", "error", source=self.error_current_source, size=11, color="color",
                     line_color="white", line_width=1.5)
-        theme.style_legend(fig, "bottom_right")
+        theme.style_legend(fig, "top_left")
         self.error_figure = fig
 
     def _build_secant_figure(self):

@@ -339,7 +339,11 @@ class GradientDescent(pn.viewable.Viewer):
     def _build_landscape_figure(self):
         fig = theme.make_figure(
             "landscape-figure",
-            width=theme.LANDSCAPE_SIZE + 40,
+            # Grows with the window's height (see _build_layout), keeping this aspect.
+            sizing_mode="scale_height",
+            aspect_ratio=theme.LANDSCAPE_ASPECT,
+            min_height=theme.LANDSCAPE_SIZE,
+            width=round(theme.LANDSCAPE_SIZE * theme.LANDSCAPE_ASPECT),
             height=theme.LANDSCAPE_SIZE,
             x_range=Range1d(0, 1, name="landscape-x-range"),
             y_range=Range1d(0, 1, name="landscape-y-range"),
@@ -465,9 +469,10 @@ class GradientDescent(pn.viewable.Viewer):
         self.message = pn.pane.HTML("", stylesheets=[MESSAGE_CSS], margin=(0, 10),
                                     sizing_mode="stretch_width")
         self.step_button = pn.widgets.Button(label="Step downhill", color="primary",
-                                             width=126)
-        self.play_button = pn.widgets.Button(label="Play", color="success", width=64)
-        self.reset_button = pn.widgets.Button(label="Reset", width=64)
+                                             width=130, margin=(5, 4, 5, 10))
+        self.play_button = pn.widgets.Button(label="Play", color="success", width=66,
+                                             margin=(5, 4))
+        self.reset_button = pn.widgets.Button(label="Reset", width=66, margin=(5, 4))
         self.speed_slider = pn.widgets.IntSlider.from_param(
             self.param.speed, label="Speed (steps/s)", sizing_mode="stretch_width"
         )
@@ -842,7 +847,10 @@ class GradientDescent(pn.viewable.Viewer):
             sizing_mode="stretch_width",
             min_width=theme.SIDE_FIGURE_WIDTH,
         )
-        return pn.Row(controls, self.landscape_figure, side, sizing_mode="stretch_width")
+        return pn.Row(
+            controls, self.landscape_figure, side, sizing_mode="stretch_width",
+            styles={"height": theme.LESSON_HEIGHT}, min_height=theme.LANDSCAPE_SIZE + 20,
+        )
 
     @property
     def landscape_formula(self):

@@ -39,7 +39,9 @@ ACCENT = "#440154"  # viridis' darkest purple, for the header
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 
 # Figure sizes in CSS pixels; the landscape fits a 768 px tall laptop screen under the header.
-LANDSCAPE_SIZE = 500
+LANDSCAPE_SIZE = 500  # the smallest height; it grows with the window (LESSON_HEIGHT)
+LANDSCAPE_ASPECT = 1.08  # width / height: a square frame plus the colour bar
+LESSON_HEIGHT = "calc(100vh - 110px)"  # the window below the header and the tabs
 SIDE_FIGURE_WIDTH = 420
 SIDE_FIGURE_HEIGHT = 250
 CURVE_FIGURE_WIDTH = 520
