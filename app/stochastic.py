@@ -55,7 +55,6 @@ PATHS = ("full", "mini", "sgd")
 PATH_TITLES = {"full": "Full batch", "mini": "Mini-batch", "sgd": "SGD"}
 # Okabe–Ito colours that stand apart on viridis and for every common colour-vision deficiency.
 PATH_COLORS = {"full": "#ffffff", "mini": "#56b4e9", "sgd": "#ff6e3a"}
-PATH_DASHES = {"full": "solid", "mini": "solid", "sgd": "solid"}
 RACERS = ("sgd", "momentum", "rmsprop", "adam")
 # SGD and momentum share the line y ≈ 0.05 on the plateau: momentum dashed, SGD on top.
 RACER_DASHES = {"sgd": "solid", "momentum": "dashed", "rmsprop": "solid", "adam": "solid"}
