@@ -83,7 +83,8 @@ def _check(values, prefix, what, dims=2):
 def test_landscape_equals_torch_autograd_golden(landscape_id):
     landscape = landscapes.get(landscape_id)
     points = LAND[f"{landscape_id}:points"]
-    np.testing.assert_array_equal(points, C.sample_points(landscape_id, landscape.bounds))
+    np.testing.assert_array_equal(points, C.sample_points(landscape_id, landscape.bounds),
+                                  err_msg="the bounds changed: " + REGENERATE)
     hessian = None if landscape.hessian is None else landscape.hessian(points)
     _check((landscape.loss(points), landscape.grad(points), hessian), landscape_id,
            landscape_id)
