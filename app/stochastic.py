@@ -157,6 +157,8 @@ class StochasticAdaptive(pn.viewable.Viewer):
         params.setdefault("start", tuple(float(v) for v in self.landscape.start))
         super().__init__(**params)
         self.runs = {}
+        self._runs_version = 0  # counts recomputations of `runs`
+        self._drawn = None  # (runs version, step) last drawn, to stream a single step
         self.race = {}
         self._player = None
         self._build_linefit()
@@ -381,6 +383,7 @@ class StochasticAdaptive(pn.viewable.Viewer):
         start = np.asarray(self.start, dtype=np.float64)
         self.start_source.data = {"x": [start[0]], "y": [start[1]]}
         sizes = {"full": None, "mini": self.batch_size, "sgd": 1}
+        self._runs_version += 1
         self.runs = {key: optimizers.descend(self.landscape, opt, start, steps=MAX_STEPS,
                                              batch_size=size, seed=self.seed)
                      for key, size in sizes.items()}
@@ -400,13 +403,22 @@ class StochasticAdaptive(pn.viewable.Viewer):
     def _draw(self):
         if not self.runs:
             return
+        # One step further along the same runs only streams the new points (Step and Play);
+        # anything else replaces the paths.
+        one_more = self._drawn == (self._runs_version, self.step - 1)
+        self._drawn = (self._runs_version, self.step)
         with pn.io.hold():
             for key, run in self.runs.items():
                 points = _finite_points(run, self.step)
-                self.path_sources[key].data = {"x": points[:, 0], "y": points[:, 1]}
-                self.now_sources[key].data = {"x": points[-1:, 0], "y": points[-1:, 1]}
                 losses = run.losses[: len(points)]
-                self.loss_sources[key].data = {"step": np.arange(len(losses)), "loss": losses}
+                if one_more and len(points) == self.step + 1:
+                    self.path_sources[key].stream({"x": points[-1:, 0], "y": points[-1:, 1]})
+                    self.loss_sources[key].stream({"step": [self.step], "loss": losses[-1:]})
+                elif not one_more:
+                    self.path_sources[key].data = {"x": points[:, 0], "y": points[:, 1]}
+                    self.loss_sources[key].data = {"step": np.arange(len(losses)),
+                                                   "loss": losses}
+                self.now_sources[key].data = {"x": points[-1:, 0], "y": points[-1:, 1]}
             key = self._followed()
             m, b = _finite_points(self.runs[key], self.step)[-1]
             self.line_source.data = self._line(m, b)

@@ -52,6 +52,13 @@ def test_paths_are_the_core_runs_with_one_seed(lesson):
     for key, size in (("full", None), ("mini", 5), ("sgd", 1)):
         run = optimizers.descend(LINE_FIT, opt, start, steps=MAX_STEPS, batch_size=size, seed=3)
         np.testing.assert_array_equal(path(lesson, key), run.points[:21])
+    for _ in range(5):  # single steps are streamed onto the sources
+        lesson.advance()
+    for key, size in (("full", None), ("mini", 5), ("sgd", 1)):
+        run = optimizers.descend(LINE_FIT, opt, start, steps=MAX_STEPS, batch_size=size, seed=3)
+        np.testing.assert_array_equal(path(lesson, key), run.points[:26])
+        np.testing.assert_array_equal(lesson.loss_sources[key].data["loss"], run.losses[:26])
+        np.testing.assert_array_equal(lesson.loss_sources[key].data["step"], np.arange(26))
 
 
 def test_batch_size_and_seed_change_only_the_noisy_paths(lesson):
@@ -137,8 +144,10 @@ def test_clipping_caps_the_step(lesson):
 
 def test_too_large_a_rate_diverges_without_anything_non_finite_in_a_plot(lesson):
     lesson.learning_rate = 1.0
-    lesson.step = MAX_STEPS
+    for _ in range(MAX_STEPS):  # one step at a time, as Play does
+        lesson.advance()
     assert lesson.runs["full"].diverged_at > 0
+    assert len(lesson.path_sources["full"].data["x"]) == lesson.runs["full"].diverged_at
     assert "Full batch: **diverged at step" in lesson.status.object
     for key in PATHS:
         for source in (lesson.path_sources[key], lesson.loss_sources[key]):
