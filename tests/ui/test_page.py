@@ -8,6 +8,7 @@ from tests.ui.conftest import (
     open_page,
     open_tab,
     screenshot,
+    set_widget_value,
     wait_for_data,
     wait_for_models,
 )
@@ -59,5 +60,30 @@ def test_screenshots_of_every_tab(browser, server_url, viewport):
             path = screenshot(page, f"tab{number}-{viewport}-{width}x{height}")
             assert path.stat().st_size > 20_000  # a rendered page, not a blank one
         assert errors == []
+    finally:
+        context.close()
+
+
+def test_screenshot_of_a_race_on_the_narrow_valley(browser, server_url):
+    """The README's picture (docs/screenshot.png is a copy): three optimizers racing."""
+    width, height = VIEWPORTS["laptop"]
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    try:
+        page.goto(server_url)
+        wait_for_models(page, ["landscape-figure", "landscape-trajectory"])
+        open_tab(page, "Gradient descent")
+        set_widget_value(page, "Landscape", "valley")
+        wait_for_data(page, "landscape-start", "d.x[0] === -9")
+        set_widget_value(page, "Race against (same η)", ["Momentum", "Adam"])  # labels
+        wait_for_data(page, "landscape-trajectory", "'x2' in d")
+        set_widget_value(page, "Speed (steps/s)", 60)
+        page.get_by_role("button", name="Play").click()
+        page.wait_for_function(
+            "() => Bokeh.documents[0].get_model_by_name('landscape-status').text"
+            ".includes('step <b>100</b>')", timeout=30_000)
+        page.wait_for_load_state("networkidle")
+        path = screenshot(page, "race-valley-laptop-1366x768")
+        assert path.stat().st_size > 20_000
     finally:
         context.close()
