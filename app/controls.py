@@ -20,7 +20,7 @@ def log_slider(owner, name, label, low, high, step=0.01, **options):
         return min(max(math.log10(value), low_exp), high_exp)
 
     slider = pn.widgets.FloatSlider(
-        name=label,
+        label=label,
         start=low_exp,
         end=high_exp,
         step=step,
