@@ -148,7 +148,7 @@ def status_entry(label, color, k, point, loss, grad_norm, diverged_at):
     if 0 <= diverged_at <= k:
         return (
             f"<div>{head} &middot; <b class='downhill-warning'>diverged at step "
-            f"{diverged_at}</b> (the loss blew up: lower η)</div>"
+            f"{diverged_at}</b>: it ran off to infinity</div>"
         )
     return (
         f"<div>{head} &middot; (x, y) = ({fmt(point[0])}, {fmt(point[1])}) &middot; "
@@ -160,8 +160,7 @@ def status_entry(label, color, k, point, loss, grad_norm, diverged_at):
 # animation frame copies the first k steps into the visible sources with sync: false, so
 # nothing travels to the server until the animation stops, when `shown` (a hidden widget)
 # tells the server where it stopped.
-JS_HELPERS = """
-const st = traj._downhill || (traj._downhill = {playing: false, k: 0, raf: null});
+FMT_JS = """
 function fmt(v) {
   if (v == null || !isFinite(v)) return '\\u2014';
   if (v === 0) return '0';
@@ -177,7 +176,11 @@ function fmt(v) {
   }
   return s;
 }
-function reveal(k) {
+"""
+
+JS_HELPERS = """
+const st = traj._downhill || (traj._downhill = {playing: false, k: 0, raf: null});
+""" + FMT_JS + """function reveal(k) {
   const d = traj.data;
   const steps = Array.from(d.step.slice(0, k + 1));
   const lines = [];
@@ -193,7 +196,7 @@ function reveal(k) {
       info.label + "</b> &middot; step <b>" + k + "</b>";
     if (info.diverged_at >= 0 && info.diverged_at <= k) {
       line += " &middot; <b class='downhill-warning'>diverged at step " + info.diverged_at +
-        "</b> (the loss blew up: lower \\u03b7)</div>";
+        "</b>: it ran off to infinity</div>";
     } else {
       line += " &middot; (x, y) = (" + fmt(xs[k]) + ", " + fmt(ys[k]) + ") &middot; loss <b>" +
         fmt(d['loss' + r][k]) + "</b> &middot; |\\u2207L| " + fmt(d['gnorm' + r][k]) + "</div>";
@@ -377,9 +380,11 @@ class GradientDescent(pn.viewable.Viewer):
         fig.add_layout(self.colorbar, "right")
 
         self.minima_source = ColumnDataSource({"x": [], "y": []}, name="landscape-minima")
-        fig.scatter("x", "y", source=self.minima_source, marker="star", size=20,
-                    fill_color=theme.MINIMUM_COLOR, line_color="black", line_width=1.2,
-                    legend_label="minimum")
+        self.minima_renderer = fig.scatter(
+            "x", "y", source=self.minima_source, marker="star", size=20,
+            fill_color=theme.MINIMUM_COLOR, line_color="black", line_width=1.2,
+            legend_label="minimum",
+        )
 
         self.path_sources, self.path_renderers, self.dot_renderers = [], [], []
         for slot in range(MAX_RACERS):
@@ -686,6 +691,9 @@ class GradientDescent(pn.viewable.Viewer):
             self.landscape_figure.y_range.update(start=ymin, end=ymax)
             self.landscape_figure.title.text = f"{chosen.title}"
             self.minima_source.data = {"x": chosen.minima[:, 0], "y": chosen.minima[:, 1]}
+            for item in self.landscape_figure.legend.items:
+                if item.renderers[0] is self.minima_renderer:
+                    item.visible = len(chosen.minima) > 0
             self._set_loss_axis(chosen.min_value)
             self.landscape_info.object = (
                 f"<div class='downhill-status'><b>{html.escape(chosen.title)}</b>: "

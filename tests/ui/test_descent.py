@@ -2,6 +2,7 @@
 
 import math
 
+from app.descent import FMT_JS, fmt
 from tests.ui.conftest import (
     frame_geometry,
     model_property,
@@ -160,3 +161,12 @@ def test_play_sends_nothing_to_the_server_until_it_stops(page, server_url):
     page.wait_for_function("() => true")  # one more turn of the browser's event loop
     stopped = sent[before + 1:]
     assert any('"value"' in message for message in stopped), stopped  # `shown` reported
+
+
+def test_play_prints_numbers_exactly_as_the_server_does(page):
+    """While playing, the browser writes the status line itself; its numbers must read the
+    same as the server's (Python's 4-significant-digit format)."""
+    values = [3.2, 1.2, 14.56, 9.632757, 1e-5, 123456.0, 0.0, -0.002353, 9999.7, 0.00012345,
+              -78.33233, 4.074e-10, 1e16, 2.5, 0.1, 43.0, -1.463, 1.7712, float("nan")]
+    in_browser = page.evaluate("values => {" + FMT_JS + "return values.map(fmt); }", values)
+    assert in_browser == [fmt(v) for v in values]
