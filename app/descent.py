@@ -855,8 +855,9 @@ class GradientDescent(pn.viewable.Viewer):
             sizing_mode="stretch_width",
             min_width=theme.SIDE_FIGURE_WIDTH,
         )
+        # No sizing_mode here: Panel derives it from the landscape's scale_height.
         return pn.Row(
-            controls, self.landscape_figure, side, sizing_mode="stretch_width",
+            controls, self.landscape_figure, side,
             styles={"height": theme.LESSON_HEIGHT}, min_height=theme.LANDSCAPE_SIZE + 20,
         )
 

@@ -55,10 +55,11 @@ def build_page(lessons=None):
     tabs = pn.Tabs(
         *lessons,
         stylesheets=[TABS_CSS],
-        sizing_mode="stretch_width",
         margin=(0, 10),
     )
-    return pn.Column(header, tabs, sizing_mode="stretch_width")
+    # No sizing_mode on the containers: Panel derives it from the lessons (the landscape
+    # figure scales with the window's height), and an explicit one would only be overridden.
+    return pn.Column(header, tabs)
 
 
 build_page().servable(title=TITLE)
