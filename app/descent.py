@@ -442,7 +442,8 @@ class GradientDescent(pn.viewable.Viewer):
                                 line_width=2.5, legend_label=f"racer {slot + 1}")
             self.loss_sources.append(source)
             self.loss_renderers.append(renderer)
-        theme.style_legend(fig, "top_right")
+        # Losses fall from the top left, so the bottom left is the emptiest corner.
+        theme.style_legend(fig, "bottom_left")
         # Bright race colours need a dark backdrop here as on the heatmap.
         fig.background_fill_color = "#2b1a3d"
         fig.grid.grid_line_color = "#ffffff"
