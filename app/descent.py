@@ -425,6 +425,8 @@ class GradientDescent(pn.viewable.Viewer):
             title="Loss vs step",
             height=theme.SIDE_FIGURE_HEIGHT,
             width=theme.SIDE_FIGURE_WIDTH,
+            sizing_mode="stretch_width",
+            min_width=theme.SIDE_FIGURE_WIDTH,
             y_axis_type="log",
             x_range=Range1d(0, 1, name="loss-x-range"),
             # Fixed ranges, set from the whole precomputed path: auto-ranging would move the
