@@ -170,3 +170,27 @@ def test_play_prints_numbers_exactly_as_the_server_does(page):
               -78.33233, 4.074e-10, 1e16, 2.5, 0.1, 43.0, -1.463, 1.7712, float("nan")]
     in_browser = page.evaluate("values => {" + FMT_JS + "return values.map(fmt); }", values)
     assert in_browser == [fmt(v) for v in values]
+
+
+def test_dragging_the_learning_rate_slider_with_the_mouse_changes_the_path(page, server_url):
+    open_lesson(page, server_url)
+    for count in (2, 3):
+        page.get_by_role("button", name="Step downhill").click()
+        wait_for_data(page, "landscape-path", f"d.x.length === {count}")
+    handle = page.evaluate(
+        """() => {
+            for (const m of Bokeh.documents[0]._all_models.values()) {
+                if (m.title !== 'Learning rate' || !('value' in m)) continue;
+                const view = Bokeh.index.find_one(m);
+                const r = view.shadow_el.querySelector('.noUi-handle').getBoundingClientRect();
+                return {x: r.left + r.width / 2, y: r.top + r.height / 2};
+            }
+        }"""
+    )
+    page.mouse.move(handle["x"], handle["y"])
+    page.mouse.down()
+    page.mouse.move(handle["x"] + 30, handle["y"], steps=5)
+    page.mouse.up()
+    # A larger η: the first step from (4, 3) now lands left of x = 3.2.
+    wait_for_data(page, "landscape-path", "d.x.length === 3 && d.x[1] < 3.19")
+    assert model_property(page, "landscape-path", "data")["x"][0] == 4.0
