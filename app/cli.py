@@ -1,11 +1,14 @@
 """`downhill`: serve the Downhill playground (the same page as `panel serve app/main.py`)."""
 
 import argparse
+import os
 from pathlib import Path
 
 import panel as pn
 
 MAIN = Path(__file__).with_name("main.py")
+# Comma-separated HOST[:PORT] origins, used when --allow-websocket-origin is not given (Docker).
+ORIGIN_VARIABLE = "DOWNHILL_ALLOW_WEBSOCKET_ORIGIN"
 
 
 def parse_args(argv=None):
@@ -21,7 +24,8 @@ def parse_args(argv=None):
     parser.add_argument(
         "--allow-websocket-origin", action="append", default=None, metavar="HOST[:PORT]",
         help="a host allowed to open the page's websocket, e.g. lecture.example.org; "
-        "repeat for several (default: the address and port served)",
+        f"repeat for several (default: ${ORIGIN_VARIABLE}, comma-separated, else the address "
+        "and port served)",
     )
     parser.add_argument(
         "--num-procs", type=int, default=1,
@@ -52,8 +56,13 @@ def server_options(args):
         start=True,
         threaded=False,
     )
-    if args.allow_websocket_origin:
-        options["websocket_origin"] = args.allow_websocket_origin
+    from_environment = os.environ.get(ORIGIN_VARIABLE, "").split(",")
+    origins = args.allow_websocket_origin or [o.strip() for o in from_environment if o.strip()]
+    if "*" in origins:
+        print("downhill: WARNING: websocket origin '*' lets any web page drive this server; "
+              "name the hosts students use instead (see SECURITY.md)")
+    if origins:
+        options["websocket_origin"] = origins
     return options
 
 

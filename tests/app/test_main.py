@@ -69,3 +69,17 @@ def test_cli_serves_app_main_py(monkeypatch):
     assert panels == {"/": str(cli.MAIN)}
     assert cli.MAIN.name == "main.py" and cli.MAIN.exists()
     assert options["port"] == 5099 and options["show"] is False
+
+
+def test_cli_takes_websocket_origins_from_the_environment_when_not_given(monkeypatch):
+    monkeypatch.setenv("DOWNHILL_ALLOW_WEBSOCKET_ORIGIN", "192.168.1.20:5006, lecture.example.org")
+    options = cli.server_options(cli.parse_args(["--no-browser"]))
+    assert options["websocket_origin"] == ["192.168.1.20:5006", "lecture.example.org"]
+    argv = ["--allow-websocket-origin", "a.example", "--no-browser"]
+    options = cli.server_options(cli.parse_args(argv))
+    assert options["websocket_origin"] == ["a.example"]
+
+
+def test_cli_default_origin_is_not_a_wildcard(monkeypatch):
+    monkeypatch.delenv("DOWNHILL_ALLOW_WEBSOCKET_ORIGIN", raising=False)
+    assert "websocket_origin" not in cli.server_options(cli.parse_args(["--no-browser"]))
