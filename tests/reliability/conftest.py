@@ -1,0 +1,43 @@
+"""Reliability tests: real `downhill` servers driven by the websocket client
+(benchmarks/wsclient.py) and by Chromium."""
+
+import asyncio
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.ui.conftest import (  # noqa: F401  (fixtures re-used here)
+    CHROMIUM,
+    browser,
+    free_port,
+    start_server,
+    stop_server,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+DOWNHILL = str(Path(sys.executable).with_name("downhill"))
+
+
+def downhill_command(port, *extra):
+    return [DOWNHILL, "--port", str(port), "--address", "127.0.0.1", "--no-browser", *extra]
+
+
+@pytest.fixture(scope="module")
+def server():
+    """A `downhill` server of its own for this module: (url, process)."""
+    port = free_port()
+    proc = start_server(downhill_command(port), port)
+    yield f"http://127.0.0.1:{port}/", proc
+    stop_server(proc)
+
+
+@pytest.fixture
+def needs_chromium():
+    if not CHROMIUM:
+        pytest.skip("BROWSER TEST SKIPPED: chromium not installed")
+
+
+def run(coroutine):
+    """Run one asyncio scenario from a synchronous test."""
+    return asyncio.run(coroutine)
