@@ -45,21 +45,63 @@ def build_lessons():
     return [(title, lesson()) for title, lesson in LESSONS]
 
 
+LOADING_HTML = "<p class='downhill-loading'>Building the lesson…</p>"
+
+
+class LazyLessons:
+    """The lessons as tabs, each built when its tab is first opened.
+
+    A new page builds only the visible (first) lesson: building all four costs about a second
+    of server CPU per student, and most students open one or two tabs. A hidden tab holds a
+    small placeholder until `tabs.active` first points at it; then the lesson is built and
+    takes the placeholder's place. `lesson(index)` builds one on demand (for code that needs
+    a lesson before its tab is opened).
+    """
+
+    def __init__(self, lessons=LESSONS, **tabs_params):
+        self.titles = [title for title, _lesson in lessons]
+        self._factories = [lesson for _title, lesson in lessons]
+        self._built = {}
+        placeholders = [
+            (title, pn.pane.HTML(LOADING_HTML, margin=(16, 16))) for title in self.titles
+        ]
+        self.tabs = pn.Tabs(*placeholders, **tabs_params)
+        self.lesson(self.tabs.active)
+        self.tabs.param.watch(self._build_opened_tab, "active")
+
+    def is_built(self, index):
+        return index in self._built
+
+    def lesson(self, index):
+        """The lesson in tab `index`, built (and put into its tab) if it was not yet."""
+        if index not in self._built:
+            factory = self._factories[index]
+            self._built[index] = factory() if isinstance(factory, type) else factory
+            self.tabs[index] = (self.titles[index], self._built[index])
+        return self._built[index]
+
+    def _build_opened_tab(self, event):
+        if 0 <= event.new < len(self.titles):
+            self.lesson(event.new)
+
+
 def build_page(lessons=None):
-    """The whole page for one session: a header and the four lessons in teaching order."""
-    lessons = build_lessons() if lessons is None else lessons
+    """The whole page for one session: a header and the four lessons in teaching order.
+
+    `lessons` (title, instance) pairs are shown as they are; without them each lesson is
+    built when its tab is first opened (see LazyLessons, reachable as `page.lessons`).
+    """
     header = pn.pane.HTML(
         HEADER_HTML, stylesheets=[HEADER_CSS], sizing_mode="stretch_width",
         margin=(6, 16, 0, 16),
     )
-    tabs = pn.Tabs(
-        *lessons,
-        stylesheets=[TABS_CSS],
-        margin=(0, 10),
-    )
+    lazy = LazyLessons(LESSONS if lessons is None else lessons,
+                       stylesheets=[TABS_CSS], margin=(0, 10))
     # No sizing_mode on the containers: Panel derives it from the lessons (the landscape
     # figure scales with the window's height), and an explicit one would only be overridden.
-    return pn.Column(header, tabs)
+    page = pn.Column(header, lazy.tabs)
+    page.lessons = lazy
+    return page
 
 
 build_page().servable(title=TITLE)

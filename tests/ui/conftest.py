@@ -199,8 +199,10 @@ def open_page(page, server_url, names=()):
     wait_for_models(page, list(names) or ["derivative-figure"])
 
 
-def open_tab(page, title):
-    """Click the tab with this title and wait until it is the active one."""
+def open_tab(page, title, names=()):
+    """Click the tab with this title and wait until it is the active one and, when `names`
+    are given, until its lesson's named models exist (a lesson is built when its tab is
+    first opened)."""
     import re
 
     from playwright.sync_api import expect
@@ -208,6 +210,8 @@ def open_tab(page, title):
     tab = page.locator(".bk-tab", has_text=title).first
     tab.click()
     expect(tab).to_have_class(re.compile(r"\bbk-active\b"))
+    if names:
+        wait_for_models(page, names)
 
 
 def widget_value(page, title):

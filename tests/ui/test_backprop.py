@@ -12,8 +12,9 @@ TAB = "Backpropagation"
 
 def open_lesson(page, server_url):
     page.goto(server_url)
-    wait_for_models(page, MODELS)
+    wait_for_models(page, ["derivative-figure"])
     page.locator(".bk-tab", has_text=TAB).first.click()
+    wait_for_models(page, MODELS)
     page.get_by_role("button", name="Forward", exact=True).wait_for()
 
 

@@ -17,8 +17,8 @@ LESSON_MODELS = ["landscape-figure", "landscape-path", "landscape-start", "loss-
 
 
 def open_lesson(page, server_url):
-    open_page(page, server_url, LESSON_MODELS)
-    open_tab(page, "Gradient descent")
+    open_page(page, server_url)
+    open_tab(page, "Gradient descent", LESSON_MODELS)
 
 
 def status_text(page):

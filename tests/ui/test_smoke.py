@@ -6,12 +6,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui.conftest import free_port, start_server, stop_server, wait_for_models
+from tests.ui.conftest import (
+    free_port,
+    open_tab,
+    start_server,
+    stop_server,
+    wait_for_models,
+)
 
 
 def test_page_loads_without_console_errors_or_external_requests(page, server_url):
     page.goto(server_url)
-    wait_for_models(page, ["derivative-figure", "landscape-figure"])
+    wait_for_models(page, ["derivative-figure"])
     page.get_by_text("Downhill", exact=True).wait_for()
     assert page.recorder.external_requests == []
     assert page.recorder.console_errors == []
@@ -32,6 +38,7 @@ def panel_serve_url():
 
 def test_panel_serve_app_main_serves_the_same_page(page, panel_serve_url):
     page.goto(panel_serve_url)
-    wait_for_models(page, ["derivative-figure", "landscape-figure", "landscape-path"])
+    wait_for_models(page, ["derivative-figure", "descent1d-path"])
+    open_tab(page, "Gradient descent", ["landscape-figure", "landscape-path"])
     assert page.recorder.console_errors == []
     assert page.recorder.external_requests == []

@@ -15,8 +15,9 @@ TAB = "Stochastic & adaptive"
 
 def open_lesson(page, server_url):
     page.goto(server_url)
-    wait_for_models(page, MODELS)
+    wait_for_models(page, ["derivative-figure"])
     page.locator(".bk-tab", has_text=TAB).first.click()
+    wait_for_models(page, MODELS)
     page.get_by_role("button", name="Play", exact=True).wait_for()
 
 
