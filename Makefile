@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 ORACLE_VENV := .venv-oracle
 PORT ?= 5006
 
-.PHONY: run test bench oracle golden lint browser clean
+.PHONY: run test bench oracle golden lint browser nginx clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
@@ -19,8 +19,9 @@ run: $(VENV)/.installed
 	$(VENV)/bin/downhill --port $(PORT)
 
 # The whole suite: lint, the live torch oracle (when python3.11 is here), unit, property and
-# browser tests. Browser tests need Debian's chromium: installed here when apt-get can.
-test: $(VENV)/.installed browser
+# browser tests. Browser tests need Debian's chromium, the scale-out test Debian's nginx:
+# both installed here when apt-get can.
+test: $(VENV)/.installed browser nginx
 	$(PY) -m ruff check .
 	@if command -v python3.11 >/dev/null 2>&1; then $(MAKE) --no-print-directory oracle; \
 	  else echo "*** python3.11 not found: live torch oracle skipped; golden files still checked ***"; fi
@@ -31,6 +32,9 @@ lint: $(VENV)/.installed
 
 browser:
 	@scripts/ensure-chromium
+
+nginx:
+	@scripts/ensure-nginx
 
 # torch's CPU wheel on this machine is for Python 3.11 only; the core is pure numpy and runs there.
 $(ORACLE_VENV)/.installed: scripts/oracle-requirements.txt
