@@ -7,6 +7,7 @@ widgets, figures and sources; nothing here is shared between students.
 import panel as pn
 
 from app import theme
+from app.lecture import Lecture
 from app.lessons import Backpropagation, Derivative, GradientDescent, StochasticAdaptive
 
 TITLE = "Downhill"
@@ -95,12 +96,16 @@ def build_page(lessons=None):
         HEADER_HTML, stylesheets=[HEADER_CSS], sizing_mode="stretch_width",
         margin=(6, 16, 0, 16),
     )
-    lazy = LazyLessons(LESSONS if lessons is None else lessons,
-                       stylesheets=[TABS_CSS], margin=(0, 10))
+    # The link's settings (checked), lecture tools, keyboard: see app/lecture.py.
+    lecture = Lecture(pn.state.session_args if lessons is None else None)
+    lazy = LazyLessons(lecture.lessons() if lessons is None else lessons,
+                       stylesheets=[TABS_CSS], margin=(0, 10), active=lecture.active_index)
     # No sizing_mode on the containers: Panel derives it from the lessons (the landscape
     # figure scales with the window's height), and an explicit one would only be overridden.
-    page = pn.Column(header, lazy.tabs)
+    page = pn.Column(header, lecture.toolbar, lazy.tabs)
+    lecture.attach(lazy, page)
     page.lessons = lazy
+    page.lecture = lecture
     return page
 
 

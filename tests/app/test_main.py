@@ -3,14 +3,14 @@
 import panel as pn
 import pytest
 
-from app import cli
+from app import cli, server
 from app.lessons import Backpropagation, Derivative, GradientDescent, StochasticAdaptive
 from app.main import LESSONS, build_lessons, build_page
 
 
 def test_the_page_has_a_header_and_four_tabs_in_teaching_order():
     page = build_page()
-    header, tabs = page.objects
+    header, _lecture_tools, tabs = page.objects
     assert "Downhill" in header.object and "How models learn" in header.object
     assert isinstance(tabs, pn.Tabs)
     assert [title for title, _lesson in LESSONS] == [
@@ -63,7 +63,7 @@ def test_cli_rejects_bad_options(argv):
 
 def test_cli_serves_app_main_py(monkeypatch):
     calls = []
-    monkeypatch.setattr(pn, "serve", lambda panels, **options: calls.append((panels, options)))
+    monkeypatch.setattr(server, "serve", lambda panels, **options: calls.append((panels, options)))
     cli.main(["--no-browser", "--port", "5099"])
     (panels, options), = calls
     assert panels == {"/": str(cli.MAIN)}

@@ -1,0 +1,183 @@
+"""Keyboard control of the lessons and the "?" overlay that documents it.
+
+A small ReactiveHTML component (no CDN, no React): its script listens to `keydown` on the
+document. Keys that mean "press this button" press the visible button of the open lesson, so
+the keyboard does exactly what the mouse does (Play in lesson 2 runs in the browser); 1–4 set
+the active tab; everything else, and lessons without such a button, goes to the server as a
+`command` ("back 7", "forward 8", ...; the counter makes every press a change).
+Keys typed into text fields, selects and sliders are left alone.
+"""
+
+import html
+
+import param
+from panel.reactive import ReactiveHTML
+
+KEYS = (
+    ("Space", "one step (Step downhill / Step)"),
+    ("P", "play / pause"),
+    ("R", "reset to the start"),
+    ("← / →", "one step back / forward through the history"),
+    ("1 – 4", "open lesson 1 – 4"),
+    ("?", "show / hide this help"),
+    ("Esc", "close this help"),
+)
+"""The keyboard map, as the overlay shows it (also in README.md)."""
+
+# Which button a key presses in each lesson (by tab title and visible label); a lesson
+# without that button gets the key as a server command instead.
+BUTTONS = {
+    "Gradient descent": {"step": ["Step downhill"], "play": ["Play", "Pause"],
+                         "reset": ["Reset"]},
+    "Backpropagation": {"step": ["Step"]},
+    "Stochastic & adaptive": {"step": ["Step"], "play": ["Play", "Pause"], "reset": ["Reset"]},
+}
+
+OVERLAY_ROWS = "".join(
+    f"<tr><th scope='row'><kbd>{html.escape(key)}</kbd></th><td>{html.escape(what)}</td></tr>"
+    for key, what in KEYS
+)
+
+KEYBOARD_CSS = """
+.keys-button { font: inherit; font-size: 15px; min-width: 34px; height: 32px; border-radius: 16px;
+  border: 1px solid #57606a; background: #ffffff; color: #1f2328; cursor: pointer; }
+.keys-button:focus-visible { outline: 3px solid #0969da; outline-offset: 2px; }
+.keys-overlay { position: fixed; inset: 0; background: rgba(20, 20, 30, 0.55); z-index: 1000;
+  display: flex; align-items: center; justify-content: center; }
+.keys-overlay[hidden] { display: none; }
+.keys-panel { background: #ffffff; color: #1f2328; border-radius: 10px; padding: 22px 30px;
+  max-width: 560px; font-size: 18px; box-shadow: 0 10px 40px rgba(0,0,0,0.35); }
+.keys-panel h2 { margin: 0 0 12px 0; font-size: 22px; }
+.keys-panel table { border-collapse: collapse; }
+.keys-panel th { text-align: left; padding: 6px 18px 6px 0; white-space: nowrap; }
+.keys-panel td { padding: 6px 0; }
+.keys-panel kbd { font-family: ui-monospace, 'SFMono-Regular', Menlo, monospace;
+  border: 1px solid #57606a; border-bottom-width: 2px; border-radius: 4px; padding: 1px 7px;
+  background: #f6f8fa; }
+.keys-panel p { margin: 12px 0 0 0; font-size: 15px; color: #57606a; }
+"""
+
+RENDER_JS = """
+if (state.handler) document.removeEventListener('keydown', state.handler);
+state.presses = state.presses || 0;
+function send(action) {
+  state.presses += 1;
+  data.command = action + ' ' + state.presses;
+}
+function views_of(m) {
+  const v = window.Bokeh && Bokeh.index.find_one(m);
+  return v == null ? null : v;
+}
+function shown(v) {
+  return v != null && v.el != null && v.el.isConnected && v.el.getClientRects().length > 0;
+}
+function visible_button(labels) {
+  for (const m of model.document._all_models.values()) {
+    if (typeof m.label !== 'string' || !labels.includes(m.label)) continue;
+    const v = views_of(m);
+    if (v != null && typeof v.click === 'function' && shown(v) && !m.disabled) return v;
+  }
+  return null;
+}
+function tabs_model() {
+  for (const m of model.document._all_models.values()) {
+    if (Array.isArray(m.tabs) && typeof m.active === 'number') return m;
+  }
+  return null;
+}
+function active_title() {
+  const tabs = tabs_model();
+  if (tabs == null || tabs.active < 0 || tabs.active >= tabs.tabs.length) return null;
+  return tabs.tabs[tabs.active].title;
+}
+function press(action) {
+  const buttons = (data.buttons[active_title()] || {})[action];
+  const view = buttons ? visible_button(buttons) : null;
+  if (view != null) view.click(); else send(action);
+}
+function open_tab(n) {
+  const tabs = tabs_model();
+  const title = data.tab_titles[n - 1];
+  if (tabs == null || title == null) return;
+  const index = tabs.tabs.findIndex(t => t.title === title);
+  if (index >= 0) tabs.active = index;
+}
+function typing(e) {
+  const t = e.composedPath()[0];
+  if (t == null || t.nodeType !== 1) return false;
+  if (t.isContentEditable) return true;
+  if (/^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName)) return true;
+  const role = t.getAttribute('role');
+  if (role === 'slider' || role === 'combobox' || role === 'textbox' || role === 'listbox')
+    return true;
+  return false;
+}
+function show_help(on) {
+  overlay.hidden = !on;
+  if (on) close.focus();
+}
+state.handler = (e) => {
+  if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || typing(e)) return;
+  const target = e.composedPath()[0];
+  const on_button = target != null && target.tagName === 'BUTTON';
+  const key = e.key;
+  if (key === 'Escape') { if (!overlay.hidden) { show_help(false); e.preventDefault(); } return; }
+  if (key === '?') { show_help(overlay.hidden); e.preventDefault(); return; }
+  if (!overlay.hidden) return;
+  if (key === ' ' || key === 'Spacebar') {
+    if (on_button) return;  // a focused button presses itself
+    press('step');
+  } else if (key === 'p' || key === 'P') {
+    press('play');
+  } else if (key === 'r' || key === 'R') {
+    press('reset');
+  } else if (key === 'ArrowLeft' || key === 'ArrowRight') {
+    const playing = visible_button(['Pause']);
+    if (playing != null) playing.click();  // stop the animation where it is
+    send(key === 'ArrowLeft' ? 'back' : 'forward');
+  } else if (key >= '1' && key <= '9' && key.length === 1) {
+    open_tab(Number(key));
+  } else {
+    return;
+  }
+  e.preventDefault();
+};
+document.addEventListener('keydown', state.handler);
+"""
+
+
+class Keyboard(ReactiveHTML):
+    """The keyboard handler, a "?" button and the overlay listing the keys.
+
+    `command` is what the server must do for a key ("step", "play", "reset", "back",
+    "forward", followed by a press counter); `tab_titles` maps 1–4 to tabs.
+    """
+
+    command = param.String(default="", doc="The last key command for the server")
+    tab_titles = param.List(default=[], doc="Tab titles for the keys 1, 2, 3, ...")
+    buttons = param.Dict(default=BUTTONS, doc="Which visible button each key presses")
+
+    _template = f"""
+<div class="keys">
+  <button id="help" class="keys-button" type="button" title="Keyboard shortcuts (?)"
+          aria-label="Keyboard shortcuts" aria-haspopup="dialog"
+          onclick="${{script('toggle')}}">?</button>
+  <div id="overlay" class="keys-overlay" hidden role="dialog" aria-modal="true"
+       aria-label="Keyboard shortcuts" onclick="${{script('backdrop')}}">
+    <div class="keys-panel">
+      <h2>Keyboard</h2>
+      <table>{OVERLAY_ROWS}</table>
+      <p>Keys act on the open lesson. They are ignored while you type in a field.</p>
+      <p><button id="close" class="keys-button" type="button"
+          onclick="${{script('toggle')}}">Close</button></p>
+    </div>
+  </div>
+</div>
+"""
+    _scripts = {
+        "render": RENDER_JS,
+        "toggle": "overlay.hidden = !overlay.hidden; if (!overlay.hidden) close.focus();",
+        "backdrop": "if (event.target === overlay) overlay.hidden = true;",
+        "remove": "if (state.handler) document.removeEventListener('keydown', state.handler);",
+    }
+    _stylesheets = [KEYBOARD_CSS]

@@ -1,0 +1,726 @@
+"""Lecture tools: the page's state as a link, lesson presets, presentation mode, keyboard,
+export, and a live status for screen readers.
+
+`Lecture` sits between the page (app/main.py) and the lessons. It builds each lesson with
+the settings a link asked for (checked by app/url_state.py), keeps the link and the address
+bar up to date as the lessons change, and answers the keyboard's server-side commands. The
+lessons themselves know nothing about links.
+"""
+
+import csv
+import html
+import io
+import math
+
+import numpy as np
+import panel as pn
+import param
+from panel.reactive import ReactiveHTML
+
+import landscapes
+from app import theme
+from app.backprop import CUSTOM, DEFAULT_EXPRESSION
+from app.backprop import PRESETS as CIRCUIT_PRESETS
+from app.circuit_view import total_steps
+from app.derivative import Derivative
+from app.descent import GradientDescent, fmt, optimizer_title
+from app.keyboard import Keyboard
+from app.stochastic import LINE_FIT, MAX_STEPS, PATH_TITLES, StochasticAdaptive
+from app.url_state import CONTROLS, TABS, LinkState, decode, encode
+
+LESSON_CLASSES = {
+    "derivative": Derivative,
+    "descent": GradientDescent,
+    "backprop": None,  # Backpropagation: filled below (import order)
+    "stochastic": StochasticAdaptive,
+}
+TAB_TITLES = {
+    "derivative": "Derivative",
+    "descent": "Gradient descent",
+    "backprop": "Backpropagation",
+    "stochastic": "Stochastic & adaptive",
+}
+
+LESSON_PRESETS = {
+    "Bowl, η = 0.05: crawls": "tab=descent&lr=0.05&shown=20",
+    "Bowl, η = 0.3: y zig-zags, still converges": "tab=descent&lr=0.3&shown=20",
+    "Bowl, η = 0.4: flies off": "tab=descent&lr=0.4&shown=20",
+    "(w − 3)², η = 0.1: w → 3": "tab=derivative&lr1=0.1&w0=0&iters=10",
+    "(w − 3)², η = 2: flips and grows": "tab=derivative&lr1=2&w0=0&iters=6",
+    "Circuit (x + y)·z at (−2, 5, −4)": "tab=backprop&expr=(x%2By)*z&inputs=x:-2,y:5,z:-4",
+    "Batch vs mini-batch vs SGD": "tab=stochastic&step4=60",
+    "Saddle race: SGD stalls, Adam escapes": "tab=stochastic&race_lr=0.05&race_steps=150",
+}
+"""The lessons' worked examples, each a link query (so each is also a shareable link)."""
+PRESET_PROMPT = "Choose a worked example…"
+
+DERIVATIVE_PARAMS = ("w", "h", "descent_lr", "descent_start", "descent_steps")
+DESCENT_PARAMS = ("landscape", "optimizer", "learning_rate", "hyperparameters", "racers",
+                  "start", "steps", "shown", "speed")
+STOCHASTIC_PARAMS = ("batch_size", "learning_rate", "seed", "step", "follow", "schedule",
+                     "clip", "clip_norm", "start", "race_learning_rate", "race_steps")
+FIGURES = ("landscape-figure", "derivative-figure", "circuit-figure", "minibatch-figure")
+"""The figure "Save figure (PNG)" exports: the first of these on the open tab."""
+
+CSV_COLUMNS = ("step", "x", "y", "loss", "optimizer", "lr")
+
+PRESENT_SCALE = {"font": 1.45, "line": 1.8, "marker": 1.5}
+"""Presentation mode: fonts, line widths and marker sizes on the figures grow by these."""
+
+TOOLBAR_CSS = f"""
+:host {{ font-family: {theme.FONT}; }}
+"""
+NOTICE_CSS = """
+.downhill-notice { font-size: 15px; }
+"""
+PRESENT_CSS = """
+:host(.downhill-presenting) { font-size: 21px; color: #000000; --font-size: 19px;
+  --bokeh-font-size: 19px; --base-font-size: 19px; }
+:host(.downhill-presenting) .bk-panel-models-markup-HTML,
+:host(.downhill-presenting) .markdown { font-size: 20px; }
+"""
+"""Presentation mode for the whole page: larger text (inherited through every lesson's
+shadow roots), black text on white (21:1, WCAG AAA)."""
+
+
+def _backprop_class():
+    from app.backprop import Backpropagation
+
+    return Backpropagation
+
+
+LESSON_CLASSES["backprop"] = _backprop_class()
+
+
+# ------------------------------------------------------------------------- lessons ⇄ settings
+
+
+def capture(key, lesson):
+    """A lesson's settings that differ from a fresh lesson's, in url_state's terms."""
+    settings = {}
+    if key == "derivative":
+        for name in DERIVATIVE_PARAMS:
+            if getattr(lesson, name) != lesson.param[name].default:
+                settings[name] = getattr(lesson, name)
+    elif key == "descent":
+        surface = landscapes.get(lesson.landscape)
+        defaults = {"landscape": "bowl", "optimizer": "sgd", "learning_rate": surface.lr,
+                    "hyperparameters": {}, "racers": [], "start": tuple(surface.start),
+                    "steps": 100, "shown": 0, "speed": 10}
+        for name in DESCENT_PARAMS:
+            value = getattr(lesson, name)
+            if name == "start":
+                value = tuple(float(v) for v in value)
+            if value != defaults[name]:
+                settings[name] = value
+    elif key == "backprop":
+        default_expression, default_inputs = next(iter(CIRCUIT_PRESETS.values()))
+        if lesson.expression != default_expression:
+            settings["expression"] = lesson.expression
+        inputs = {name: float(value) for name, value in lesson.values.items()}
+        if inputs != {k: float(v) for k, v in default_inputs.items()}:
+            settings["inputs"] = inputs
+        if lesson.upstream != 1.0:
+            settings["upstream"] = float(lesson.upstream)
+    elif key == "stochastic":
+        surface = landscapes.get(LINE_FIT)
+        defaults = {name: lesson.param[name].default for name in STOCHASTIC_PARAMS}
+        defaults.update(learning_rate=float(surface.lr),
+                        start=tuple(float(v) for v in surface.start))
+        for name in STOCHASTIC_PARAMS:
+            value = getattr(lesson, name)
+            if name == "start":
+                value = tuple(float(v) for v in value)
+            if value != defaults[name]:
+                settings[name] = value
+    return settings
+
+
+def build_lesson(key, settings):
+    """A new lesson of this kind with the link's settings."""
+    cls = LESSON_CLASSES[key]
+    if key == "backprop":
+        lesson = cls()
+        apply(key, lesson, settings)
+        return lesson
+    kwargs = {name: value for name, value in settings.items() if name != "racers"}
+    lesson = cls(**kwargs)
+    if key == "descent" and settings.get("racers"):
+        lesson.race_choice.value = list(settings["racers"])
+    return lesson
+
+
+def apply(key, lesson, settings):
+    """Set a built lesson to `settings`; whatever they leave out returns to its default."""
+    if key == "derivative":
+        lesson.param.update(**{name: settings.get(name, lesson.param[name].default)
+                               for name in DERIVATIVE_PARAMS})
+    elif key == "descent":
+        _apply_descent(lesson, settings)
+    elif key == "backprop":
+        _apply_backprop(lesson, settings)
+    elif key == "stochastic":
+        surface = landscapes.get(LINE_FIT)
+        values = {name: lesson.param[name].default for name in STOCHASTIC_PARAMS}
+        values.update(learning_rate=float(surface.lr),
+                      start=tuple(float(v) for v in surface.start))
+        values.update(settings)
+        lesson.pause()
+        step = values.pop("step")
+        lesson.param.update(**values)
+        lesson.step = step
+
+
+def _apply_descent(lesson, settings):
+    landscape = settings.get("landscape", GradientDescent.param.landscape.default)
+    optimizer = settings.get("optimizer", GradientDescent.param.optimizer.default)
+    if lesson.landscape != landscape:
+        lesson.landscape = landscape  # resets start, η and the steps shown
+    if lesson.optimizer != optimizer:
+        lesson.optimizer = optimizer  # resets the hyperparameters
+    hyper = dict(settings.get("hyperparameters", {}))
+    if hyper != lesson.hyperparameters:
+        lesson.hyperparameters = hyper
+        lesson._build_hyper_widgets()  # the widgets show the new values
+    lesson.race_choice.value = list(settings.get("racers", []))
+    surface = landscapes.get(landscape)
+    lesson.param.update(
+        learning_rate=settings.get("learning_rate", surface.lr),
+        start=tuple(settings.get("start", surface.start)),
+        steps=settings.get("steps", GradientDescent.param.steps.default),
+        speed=settings.get("speed", GradientDescent.param.speed.default),
+    )
+    lesson.shown = settings.get("shown", 0)
+
+
+def _apply_backprop(lesson, settings):
+    default_expression, _ = next(iter(CIRCUIT_PRESETS.values()))
+    expression = settings.get("expression", default_expression)
+    inputs = settings.get("inputs")
+    preset = next((name for name, (expr, values) in CIRCUIT_PRESETS.items()
+                   if expr == expression and (inputs is None or inputs == {
+                       k: float(v) for k, v in values.items()})), None)
+    if preset is not None:
+        if lesson.preset == preset:
+            lesson._load(*CIRCUIT_PRESETS[preset])
+        else:
+            lesson.preset = preset
+    else:
+        lesson._load(expression, inputs or {})
+        lesson._reverting = True  # the Preset picker follows without loading a preset
+        try:
+            lesson.preset = CUSTOM
+        finally:
+            lesson._reverting = False
+    upstream = float(settings.get("upstream", 1.0))
+    if lesson.upstream_slider.value != upstream:
+        lesson.upstream_slider.value = upstream
+
+
+# ------------------------------------------------------------------------- export
+
+
+def _number(value):
+    return repr(float(value))
+
+
+def path_rows(key, lesson):
+    """The current path(s) of a lesson as CSV rows (step, x, y, loss, optimizer, lr)."""
+    rows = []
+    if key == "descent":
+        k = int(lesson.shown)
+        for name, run in zip(lesson.racer_names(), lesson.runs, strict=True):
+            for step in range(k + 1):
+                x, y = run.points[step]
+                rows.append((step, _number(x), _number(y), _number(run.losses[step]),
+                             name, _number(lesson.learning_rate)))
+    elif key == "stochastic":
+        rates = lesson.schedule_source.data["lr"]
+        for path, run in lesson.runs.items():
+            label = {"full": "sgd (full batch)", "mini": f"sgd (batch {lesson.batch_size})",
+                     "sgd": "sgd (batch 1)"}[path]
+            for step in range(int(lesson.step) + 1):
+                m, b = run.points[step]
+                rows.append((step, _number(m), _number(b), _number(run.losses[step]), label,
+                             _number(rates[min(step, MAX_STEPS - 1)])))
+    elif key == "derivative":
+        run = lesson.descent_run()
+        for step in range(len(run.losses)):
+            rows.append((step, _number(run.points[step, 0]), "", _number(run.losses[step]),
+                         "sgd", _number(lesson.descent_lr)))
+    return rows
+
+
+def paths_csv(key, lesson):
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    writer.writerows(path_rows(key, lesson))
+    out.seek(0)
+    return out
+
+
+# ------------------------------------------------------------------------- components
+
+
+class ShareBar(ReactiveHTML):
+    """The link to this view (as text, always current), "Copy link" and "Save figure (PNG)".
+
+    The server keeps `query` current; the browser adds its own address, so the link is
+    right behind any proxy. Copying and the PNG happen in the browser (no server-side
+    browser): the PNG is Bokeh's own canvas export of the open tab's main figure.
+    """
+
+    query = param.String(default="", doc="The link's query, without '?'")
+    figures = param.List(default=list(FIGURES), doc="Figures the PNG button may export")
+
+    _template = """
+<div class="share">
+  <input id="link" class="share-link" type="text" readonly aria-label="Link to this view"
+         onfocus="${script('select')}"/>
+  <button id="copy" class="share-button" type="button"
+          onclick="${script('copy')}">Copy link</button>
+  <button id="png" class="share-button" type="button"
+          onclick="${script('png')}">Save figure (PNG)</button>
+  <span id="feedback" class="share-feedback" role="status" aria-live="polite"></span>
+</div>
+"""
+    _scripts = {
+        "render": "self.query()",
+        "query": """
+const q = data.query;
+link.value = window.location.origin + window.location.pathname + (q ? '?' + q : '');
+""",
+        "select": "link.select();",
+        "copy": """
+const text = link.value;
+function report(ok) {
+  feedback.textContent = ok ? 'Link copied' : 'Select the link and press Ctrl+C';
+}
+function fallback() {
+  link.focus(); link.select();
+  let ok = false;
+  try { ok = document.execCommand('copy'); } catch (e) { ok = false; }
+  report(ok);
+}
+if (navigator.clipboard && window.isSecureContext) {
+  navigator.clipboard.writeText(text).then(() => report(true), fallback);
+} else {
+  fallback();
+}
+""",
+        "png": """
+for (const name of data.figures) {
+  const fig = model.document.get_model_by_name(name);
+  if (fig == null) continue;
+  const view = window.Bokeh && Bokeh.index.find_one(fig);
+  if (view == null || !view.el.isConnected || view.el.getClientRects().length === 0) continue;
+  view.export('png').to_blob().then(blob => {
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(blob);
+    a.download = 'downhill-' + name + '.png';
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 60000);
+    feedback.textContent = 'Figure saved';
+  });
+  return;
+}
+feedback.textContent = 'No figure on this tab';
+""",
+    }
+    _stylesheets = ["""
+.share { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
+.share-link { width: 360px; max-width: 60vw; font: inherit; font-size: 14px; padding: 5px 8px;
+  border: 1px solid #57606a; border-radius: 4px; color: #1f2328; background: #f6f8fa; }
+.share-button { font: inherit; font-size: 14px; padding: 5px 12px; border-radius: 4px;
+  border: 1px solid #57606a; background: #ffffff; color: #1f2328; cursor: pointer; }
+.share-button:hover { background: #eaeef2; }
+.share-button:focus-visible, .share-link:focus-visible { outline: 3px solid #0969da; }
+.share-feedback { font-size: 14px; color: #1a7f37; min-width: 6em; }
+"""]
+
+
+class LiveStatus(ReactiveHTML):
+    """A text status that screen readers announce (aria-live) after each step."""
+
+    text = param.String(default="", doc="What the last step did")
+
+    _template = """<div id="status" class="live-status" role="status" aria-live="polite"
+aria-atomic="true">${text}</div>"""
+    _stylesheets = ["""
+.live-status { font-size: 14px; color: #1f2328; font-variant-numeric: tabular-nums;
+  min-height: 1.3em; }
+"""]
+
+
+# ------------------------------------------------------------------------- the lecture
+
+
+class Lecture(param.Parameterized):
+    """The lecture tools of one page (one browser session).
+
+    `Lecture(query)` reads a link's query (a string or pn.state.session_args); `lessons()`
+    gives LazyLessons its factories; `attach(lazy)` wires the tabs in; `toolbar` is the row
+    of tools the page shows above the tabs.
+    """
+
+    presenting = param.Boolean(default=False, doc="Presentation mode (projector)")
+
+    def __init__(self, query=None, **params):
+        super().__init__(**params)
+        self.link = decode(query or {})
+        self.presenting = self.link.present
+        self.keys = [key for key in TABS if key not in self.link.hide]
+        self.lazy = None
+        self.page = None
+        self._built = {}
+        self._scaled = {}
+        self._hooked_sliders = set()
+        self.share = ShareBar(margin=(4, 10))
+        self.status = LiveStatus(margin=(0, 16), sizing_mode="stretch_width")
+        self.keyboard = Keyboard(tab_titles=[TAB_TITLES[k] for k in self.keys], margin=(4, 6))
+        self.keyboard.param.watch(self._on_command, "command")
+        self.notice = pn.pane.Alert(
+            self._notice_text(), alert_type="warning", visible=bool(self.link.problems),
+            margin=(4, 16), stylesheets=[NOTICE_CSS], sizing_mode="stretch_width",
+        )
+        self.presets = pn.widgets.Select(
+            label="Lesson presets", options=[PRESET_PROMPT, *LESSON_PRESETS],
+            value=PRESET_PROMPT, width=290, margin=(4, 10),
+        )
+        self.presets.param.watch(self._on_preset, "value")
+        self.present_toggle = pn.widgets.Toggle(
+            label="Presentation mode", value=self.presenting, width=170, margin=(22, 10, 4, 10),
+            color="primary",
+        )
+        self.present_toggle.param.watch(self._on_toggle, "value")
+        self.download = pn.widgets.FileDownload(
+            callback=self._csv, filename="downhill-paths.csv", label="Download path (CSV)",
+            width=190, margin=(22, 10, 4, 10), embed=False,
+        )
+        self.tools = pn.Row(self.presets, self.download, self.share, margin=0)
+        self.tools.visible = "tools" not in self.link.hide and not self.presenting
+        self.toolbar = pn.Column(
+            pn.Row(self.tools, self.present_toggle, self.keyboard, margin=0),
+            self.notice,
+            self.status,
+            margin=(0, 6), stylesheets=[TOOLBAR_CSS],
+        )
+        self.param.watch(self._on_presenting, "presenting")
+
+    # ---------------------------------------------------------------- building
+
+    def lessons(self):
+        """(title, factory) pairs for LazyLessons: each factory builds a lesson from the link."""
+        return [(TAB_TITLES[key], self._factory(key)) for key in self.keys]
+
+    @property
+    def active_index(self):
+        tab = self.link.tab
+        return self.keys.index(tab) if tab in self.keys else 0
+
+    def _factory(self, key):
+        lecture = self
+
+        class Factory:
+            """Builds the lesson (LazyLessons calls a class to build a lesson)."""
+
+            def __new__(cls):
+                return lecture.build(key)
+
+        Factory.__name__ = f"{key.title()}Lesson"
+        return Factory
+
+    def build(self, key):
+        """Build one lesson with the link's settings, hide what the link hides, watch it."""
+        if key in self._built:
+            return self._built[key]
+        lesson = build_lesson(key, self.link.lessons.get(key, {}))
+        self._built[key] = lesson
+        for control, (owner, attributes) in CONTROLS.items():
+            if owner == key and control in self.link.hide:
+                for attribute in attributes:
+                    getattr(lesson, attribute).visible = False
+        self._watch(key, lesson)
+        if self.presenting:
+            self._scale_figures(lesson, True)
+        self._say(key, lesson)
+        self.refresh_link()
+        return lesson
+
+    def built(self, key):
+        return self._built.get(key)
+
+    def attach(self, lazy, page=None):
+        """Wire the page's LazyLessons (and the page itself, for presentation mode) in."""
+        self.lazy = lazy
+        self.page = page
+        lazy.tabs.param.watch(self._on_tab, "active")
+        if page is not None:
+            page.stylesheets = [*page.stylesheets, PRESENT_CSS]
+            self._style_page()
+        self.refresh_link()
+
+    def lesson(self, key):
+        """The lesson `key`, built now if its tab was not opened yet."""
+        if self.lazy is not None and key in self.keys:
+            return self.lazy.lesson(self.keys.index(key))
+        return self.build(key)
+
+    def active_key(self):
+        if self.lazy is None:
+            return self.keys[0]
+        index = self.lazy.tabs.active
+        return self.keys[index] if 0 <= index < len(self.keys) else self.keys[0]
+
+    # ---------------------------------------------------------------- the link
+
+    def state(self):
+        """The current LinkState of the page (only what differs from a fresh page)."""
+        lessons = {key: {} for key in TABS}
+        for key, lesson in self._built.items():
+            lessons[key] = capture(key, lesson)
+        for key in TABS:  # a lesson not built yet keeps what its link said
+            if key not in self._built:
+                lessons[key] = dict(self.link.lessons.get(key, {}))
+        tab = self.active_key() if self.lazy is not None else self.link.tab
+        return LinkState(tab=None if tab == self.keys[0] and self.link.tab is None else tab,
+                         present=self.presenting, hide=self.link.hide, lessons=lessons)
+
+    def query(self):
+        return encode(self.state())
+
+    def refresh_link(self, *_events):
+        query = self.query()
+        self.share.query = query
+        location = pn.state.location
+        if location is not None and self.lazy is not None:
+            search = f"?{query}" if query else ""
+            if location.search != search:
+                location.search = search
+
+    def _watch(self, key, lesson):
+        names = {"derivative": DERIVATIVE_PARAMS, "descent": DESCENT_PARAMS,
+                 "backprop": ("preset", "upstream"), "stochastic": STOCHASTIC_PARAMS}[key]
+        lesson.param.watch(self.refresh_link, list(names))
+        lesson.param.watch(lambda event: self._say(key, lesson), list(names))
+        if key == "backprop":
+            lesson.param.watch(lambda event: self._say(key, lesson), "progress")
+            lesson.inputs_box.param.watch(lambda event: self._hook_sliders(lesson), "objects")
+            self._hook_sliders(lesson)
+
+    def _hook_sliders(self, lesson):
+        for slider in lesson.inputs_box.objects:
+            if id(slider) not in self._hooked_sliders:
+                self._hooked_sliders.add(id(slider))
+                slider.param.watch(self.refresh_link, "value")
+        self.refresh_link()
+
+    def _notice_text(self):
+        if not self.link.problems:
+            return ""
+        items = "; ".join(html.escape(problem) for problem in self.link.problems[:8])
+        return ("**This link had settings that could not be used**, so those parts show "
+                f"their defaults: {items}.")
+
+    # ---------------------------------------------------------------- events
+
+    def _on_tab(self, event):
+        key = self.active_key()
+        names = {"descent": "downhill-gradient-descent.csv",
+                 "stochastic": "downhill-stochastic.csv",
+                 "derivative": "downhill-derivative-1d.csv"}
+        self.download.filename = names.get(key, "downhill-gradient-descent.csv")
+        self.refresh_link()
+
+    def _on_preset(self, event):
+        if event.new == PRESET_PROMPT:
+            return
+        preset = decode(LESSON_PRESETS[event.new])
+        key = preset.tab
+        lesson = self.lesson(key)
+        apply(key, lesson, preset.lessons[key])
+        if self.lazy is not None and key in self.keys:
+            self.lazy.tabs.active = self.keys.index(key)
+        self.presets.value = PRESET_PROMPT
+        self.refresh_link()
+
+    def _on_toggle(self, event):
+        self.presenting = event.new
+
+    def _on_presenting(self, event):
+        self.present_toggle.value = event.new
+        self.tools.visible = "tools" not in self.link.hide and not event.new
+        with pn.io.hold():
+            for lesson in self._built.values():
+                self._scale_figures(lesson, event.new)
+            self._style_page()
+        self.refresh_link()
+
+    def _on_command(self, event):
+        action = event.new.split(" ")[0]
+        key = self.active_key()
+        lesson = self.lesson(key)
+        if key == "derivative":
+            if action in ("step", "forward"):
+                lesson.descent_steps = min(lesson.descent_steps + 1,
+                                           lesson.param.descent_steps.bounds[1])
+            elif action == "back":
+                lesson.descent_steps = max(lesson.descent_steps - 1,
+                                           lesson.param.descent_steps.bounds[0])
+            elif action == "reset":
+                lesson.descent_steps = lesson.param.descent_steps.bounds[0]
+        elif key == "descent":
+            if action in ("step", "forward"):
+                lesson.step()
+            elif action == "back":
+                lesson.shown = max(lesson.shown - 1, 0)
+            elif action == "reset":
+                lesson.reset()
+        elif key == "backprop":
+            total = total_steps(lesson.circuit)
+            if action in ("step", "forward"):
+                if action == "step" or lesson.progress < total:
+                    lesson.step()
+            elif action == "back":
+                lesson._stop_animation()
+                lesson.progress = max(lesson.progress - 1, 0)
+            elif action == "reset":
+                lesson._stop_animation()
+                lesson.progress = 0
+            elif action == "play":
+                if lesson.animating:
+                    lesson.show_all()
+                elif lesson.progress < len(lesson.circuit.forward_order):
+                    lesson.play_forward()
+                else:
+                    lesson.play_backward()
+        elif key == "stochastic":
+            if action in ("step", "forward"):
+                lesson.pause()
+                lesson.advance()
+            elif action == "back":
+                lesson.pause()
+                lesson.step = max(lesson.step - 1, 0)
+            elif action == "reset":
+                lesson.reset()
+            elif action == "play":
+                lesson.toggle_play()
+
+    # ---------------------------------------------------------------- live status
+
+    def _say(self, key, lesson):
+        """Put what the last step did into the aria-live status."""
+        self.status.text = html.escape(self.describe(key, lesson))
+
+    @staticmethod
+    def describe(key, lesson):
+        if key == "descent" and lesson.runs:
+            k = int(lesson.shown)
+            run = lesson.runs[0]
+            name = optimizer_title(lesson.optimizer)
+            if 0 <= run.diverged_at <= k:
+                return f"Gradient descent, {name}: step {k}, diverged at step {run.diverged_at}."
+            x, y = run.points[k]
+            return (f"Gradient descent, {name}: step {k}, point (x, y) = ({fmt(x)}, {fmt(y)}), "
+                    f"loss {fmt(float(run.losses[k]))}.")
+        if key == "stochastic" and lesson.runs:
+            k = int(lesson.step)
+            parts = []
+            for path, run in lesson.runs.items():
+                if 0 <= run.diverged_at <= k:
+                    parts.append(f"{PATH_TITLES[path]} diverged")
+                else:
+                    m, b = run.points[k]
+                    parts.append(f"{PATH_TITLES[path]} (m, b) = ({fmt(m)}, {fmt(b)}), "
+                                 f"loss {fmt(float(run.losses[k]))}")
+            return f"Stochastic: step {k}: " + "; ".join(parts) + "."
+        if key == "derivative":
+            run = lesson.descent_run()
+            k = len(run.losses) - 1
+            w = float(run.points[k, 0])
+            loss = float(run.losses[k])
+            if not (math.isfinite(w) and math.isfinite(loss)):
+                return f"1-D descent: step {k}, diverged."
+            return f"1-D descent on (w − 3)²: step {k}, point w = {fmt(w)}, loss {fmt(loss)}."
+        if key == "backprop" and lesson.circuit is not None:
+            return (f"Backpropagation: step {lesson.progress} of "
+                    f"{total_steps(lesson.circuit)} through the circuit.")
+        return ""
+
+    # ---------------------------------------------------------------- export
+
+    def _csv(self):
+        key = self.active_key()
+        if key not in ("descent", "stochastic", "derivative"):
+            key = "descent"
+        return paths_csv(key, self.lesson(key))
+
+    # ---------------------------------------------------------------- presentation mode
+
+    def _style_page(self):
+        if self.page is None:
+            return
+        classes = [c for c in self.page.css_classes if c != "downhill-presenting"]
+        self.page.css_classes = classes + (["downhill-presenting"] if self.presenting else [])
+
+    def _scale_figures(self, lesson, on):
+        """Presentation mode on the lesson's figures: larger fonts and markers, thicker
+        lines. The original sizes are kept, so switching back restores them exactly."""
+        from bokeh.models import Plot
+
+        layout = lesson.__panel__()
+        plots = {id(p.object): p.object for p in layout.select(pn.pane.Bokeh)
+                 if isinstance(p.object, Plot)}
+        for attribute in vars(lesson).values():
+            if isinstance(attribute, Plot):
+                plots[id(attribute)] = attribute
+            figure = getattr(attribute, "figure", None)
+            if isinstance(figure, Plot):
+                plots[id(figure)] = figure
+        for plot in plots.values():
+            for model in plot.references():
+                for name, kind in _SCALED_PROPERTIES:
+                    if name not in model.properties():
+                        continue
+                    key = (model.id, name)
+                    if on:
+                        original = self._scaled.get(key, getattr(model, name))
+                        scaled = _scaled_value(original, PRESENT_SCALE[kind])
+                        if scaled is None:
+                            continue
+                        self._scaled[key] = original
+                        setattr(model, name, scaled)
+                    elif key in self._scaled:
+                        setattr(model, name, self._scaled.pop(key))
+
+
+_SCALED_PROPERTIES = (
+    ("text_font_size", "font"),
+    ("axis_label_text_font_size", "font"),
+    ("major_label_text_font_size", "font"),
+    ("label_text_font_size", "font"),
+    ("title_text_font_size", "font"),
+    ("line_width", "line"),
+    ("size", "marker"),
+)
+
+
+def _scaled_value(value, factor):
+    """`value` (a number or a CSS px size) times `factor`; None for anything else (fields)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float | np.floating) and math.isfinite(value):
+        return float(value) * factor
+    if isinstance(value, str) and value.endswith("px"):
+        try:
+            return f"{round(float(value[:-2]) * factor)}px"
+        except ValueError:
+            return None
+    return None
+
+
+__all__ = ["Lecture", "LESSON_PRESETS", "capture", "apply", "build_lesson", "path_rows",
+           "paths_csv", "ShareBar", "LiveStatus", "DEFAULT_EXPRESSION"]
