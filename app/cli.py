@@ -4,7 +4,7 @@ import argparse
 import os
 from pathlib import Path
 
-import panel as pn
+from app import server
 
 MAIN = Path(__file__).with_name("main.py")
 # Comma-separated HOST[:PORT] origins, used when --allow-websocket-origin is not given (Docker).
@@ -68,7 +68,8 @@ def server_options(args):
 
 def main(argv=None):
     args = parse_args(argv)
-    pn.serve({"/": str(MAIN)}, **server_options(args))
+    # app.server adds what pn.serve lacks (TCP_NODELAY on websockets) and then serves.
+    server.serve({"/": str(MAIN)}, **server_options(args))
 
 
 if __name__ == "__main__":
