@@ -2,6 +2,7 @@
 (benchmarks/wsclient.py) and by Chromium."""
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -34,8 +35,11 @@ def server():
 
 @pytest.fixture
 def needs_chromium():
-    if not CHROMIUM:
-        pytest.skip("BROWSER TEST SKIPPED: chromium not installed")
+    if CHROMIUM:
+        return
+    if os.environ.get("DOWNHILL_REQUIRE_BROWSER") == "1":
+        pytest.fail("chromium is missing and DOWNHILL_REQUIRE_BROWSER=1")
+    pytest.skip("BROWSER TEST SKIPPED: chromium not installed")
 
 
 def run(coroutine):
