@@ -1,10 +1,26 @@
-"""Widgets shared by the lessons: a slider on a log scale, linked to a positive parameter."""
+"""Widgets shared by the lessons: a slider on a log scale, linked to a positive parameter, and
+sliders that answer a drag at once."""
 
 import math
 
 import panel as pn
 
 from app.theme import log_tick_formatter
+
+# Panel holds every browser->server widget change for `_debounce` ms (50 by default) before
+# running the callbacks, so a dragged slider answered ~55 ms late (a pure Bokeh slider: ~9 ms).
+# For the sliders a lecturer drags, whose callbacks take a few ms (w, h: ~3 ms; η in lesson 2:
+# ~10 ms) we answer at once. Changes that arrive before the pending callback runs still merge
+# into one (Panel keeps only the latest value of a property while its change is pending), and
+# a drag sends at most one change per animation frame, so a fast drag cannot pile up work.
+DRAG_DEBOUNCE_MS = 0
+
+
+def answer_drags_at_once(*widgets):
+    """Run these widgets' callbacks as soon as a change arrives (no 50 ms debounce)."""
+    for widget in widgets:
+        widget._debounce = DRAG_DEBOUNCE_MS
+    return widgets[0] if len(widgets) == 1 else widgets
 
 
 def log_slider(owner, name, label, low, high, step=0.01, **options):
@@ -41,4 +57,4 @@ def log_slider(owner, name, label, low, high, step=0.01, **options):
 
     slider.param.watch(slider_moved, "value")
     owner.param.watch(parameter_changed, name)
-    return slider
+    return answer_drags_at_once(slider)

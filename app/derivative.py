@@ -15,7 +15,7 @@ from bokeh.models import Arrow, ColumnDataSource, Label, NormalHead, Range1d
 import landscapes
 import optimizers
 from app import theme
-from app.controls import log_slider
+from app.controls import answer_drags_at_once, log_slider
 
 INTRO = (
     "The **derivative** is the slope of the loss: how fast L changes when the weight w moves a "
@@ -271,9 +271,9 @@ class Derivative(pn.viewable.Viewer):
     # ------------------------------------------------------------------------ controls
 
     def _build_controls(self):
-        self.w_slider = pn.widgets.FloatSlider.from_param(
+        self.w_slider = answer_drags_at_once(pn.widgets.FloatSlider.from_param(
             self.param.w, label="w", step=0.01, sizing_mode="stretch_width"
-        )
+        ))
         self.h_slider = log_slider(self, "h", "h", 1e-12, 1.0, step=0.1,
                                    sizing_mode="stretch_width")
         self.slope_readout = pn.pane.HTML(
