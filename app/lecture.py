@@ -52,7 +52,7 @@ LESSON_PRESETS = {
     "Saddle race: SGD stalls, Adam escapes": "tab=stochastic&race_lr=0.05&race_steps=150",
 }
 """The lessons' worked examples, each a link query (so each is also a shareable link)."""
-PRESET_PROMPT = "Choose a worked example…"
+PRESET_PROMPT = "Lesson presets…"
 
 DERIVATIVE_PARAMS = ("w", "h", "descent_lr", "descent_start", "descent_steps")
 DESCENT_PARAMS = ("landscape", "optimizer", "learning_rate", "hyperparameters", "racers",
@@ -288,7 +288,10 @@ class ShareBar(ReactiveHTML):
     _scripts = {
         "render": "self.query()",
         "query": """
-const q = data.query;
+// ReactiveHTML sends strings HTML-escaped; read the text back.
+const decoder = document.createElement('textarea');
+decoder.innerHTML = data.query;
+const q = decoder.value;
 link.value = window.location.origin + window.location.pathname + (q ? '?' + q : '');
 """,
         "select": "link.select();",
@@ -332,7 +335,7 @@ feedback.textContent = 'No figure on this tab';
     }
     _stylesheets = ["""
 .share { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
-.share-link { width: 360px; max-width: 60vw; font: inherit; font-size: 14px; padding: 5px 8px;
+.share-link { width: 280px; max-width: 60vw; font: inherit; font-size: 14px; padding: 5px 8px;
   border: 1px solid #57606a; border-radius: 4px; color: #1f2328; background: #f6f8fa; }
 .share-button { font: inherit; font-size: 14px; padding: 5px 12px; border-radius: 4px;
   border: 1px solid #57606a; background: #ffffff; color: #1f2328; cursor: pointer; }
@@ -350,8 +353,8 @@ class LiveStatus(ReactiveHTML):
     _template = """<div id="status" class="live-status" role="status" aria-live="polite"
 aria-atomic="true">${text}</div>"""
     _stylesheets = ["""
-.live-status { font-size: 14px; color: #1f2328; font-variant-numeric: tabular-nums;
-  min-height: 1.3em; }
+.live-status { position: absolute; width: 1px; height: 1px; overflow: hidden;
+  clip-path: inset(50%); white-space: nowrap; }
 """]
 
 
@@ -378,8 +381,8 @@ class Lecture(param.Parameterized):
         self._built = {}
         self._scaled = {}
         self._hooked_sliders = set()
-        self.share = ShareBar(margin=(4, 10))
-        self.status = LiveStatus(margin=(0, 16), sizing_mode="stretch_width")
+        self.share = ShareBar(margin=(6, 10))
+        self.status = LiveStatus(margin=0, height=0, sizing_mode="stretch_width")
         self.keyboard = Keyboard(tab_titles=[TAB_TITLES[k] for k in self.keys], margin=(4, 6))
         self.keyboard.param.watch(self._on_command, "command")
         self.notice = pn.pane.Alert(
@@ -387,18 +390,18 @@ class Lecture(param.Parameterized):
             margin=(4, 16), stylesheets=[NOTICE_CSS], sizing_mode="stretch_width",
         )
         self.presets = pn.widgets.Select(
-            label="Lesson presets", options=[PRESET_PROMPT, *LESSON_PRESETS],
-            value=PRESET_PROMPT, width=290, margin=(4, 10),
+            options=[PRESET_PROMPT, *LESSON_PRESETS], value=PRESET_PROMPT, width=250,
+            margin=(6, 10), stylesheets=[":host { --font-size: 14px; }"],
         )
         self.presets.param.watch(self._on_preset, "value")
         self.present_toggle = pn.widgets.Toggle(
-            label="Presentation mode", value=self.presenting, width=170, margin=(22, 10, 4, 10),
+            label="Presentation mode", value=self.presenting, width=160, margin=(6, 10),
             color="primary",
         )
         self.present_toggle.param.watch(self._on_toggle, "value")
         self.download = pn.widgets.FileDownload(
             callback=self._csv, filename="downhill-paths.csv", label="Download path (CSV)",
-            width=190, margin=(22, 10, 4, 10), embed=False,
+            width=170, margin=(6, 10), embed=False,
         )
         self.tools = pn.Row(self.presets, self.download, self.share, margin=0)
         self.tools.visible = "tools" not in self.link.hide and not self.presenting
