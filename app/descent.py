@@ -36,7 +36,7 @@ from bokeh.plotting.contour import contour_data
 import landscapes
 import optimizers
 from app import theme
-from app.controls import log_slider
+from app.controls import answer_drags_at_once, log_slider
 
 INTRO = (
     "Gradient descent repeats one move: compute the gradient ∇L (it points uphill) and step "
@@ -487,9 +487,11 @@ class GradientDescent(pn.viewable.Viewer):
         self.steps_slider = pn.widgets.IntSlider.from_param(
             self.param.steps, label="Steps", sizing_mode="stretch_width"
         )
-        self.shown_input = pn.widgets.IntInput.from_param(
+        # Step downhill sets this hidden input in the browser: one change per click, so the
+        # server may answer it at once instead of after Panel's 50 ms debounce.
+        self.shown_input = answer_drags_at_once(pn.widgets.IntInput.from_param(
             self.param.shown, label="Steps shown", visible=False
-        )
+        ))
         self.race_choice = pn.widgets.MultiChoice(
             label="Race against (same η)", options={}, max_items=MAX_RACERS - 1,
             sizing_mode="stretch_width",

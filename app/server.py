@@ -10,7 +10,6 @@ create (here), not by editing the installed packages.
 
 from __future__ import annotations
 
-import panel as pn
 from tornado.websocket import WebSocketHandler
 
 
@@ -54,6 +53,9 @@ def create_server(panels, **options):
     With `num_procs` > 1 Bokeh forks inside the server's constructor, so this returns in
     every worker process, each with its own server to patch and start.
     """
+    import panel as pn  # here, so a pure-Bokeh server (the benchmark's baseline) can use
+    # enable_nodelay without Panel's import replacing Bokeh's server class and resources
+
     server = pn.serve(panels, **dict(options, start=False))
     return enable_nodelay(server)
 

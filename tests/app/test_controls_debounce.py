@@ -11,7 +11,8 @@ PANEL_DEFAULT_MS = pn.widgets.FloatSlider._debounce
 def test_dragged_sliders_have_no_debounce():
     assert DRAG_DEBOUNCE_MS == 0 and PANEL_DEFAULT_MS == 50
     derivative, descent = Derivative(), GradientDescent()
-    for slider in (derivative.w_slider, derivative.h_slider, descent.lr_slider):
+    for slider in (derivative.w_slider, derivative.h_slider, descent.lr_slider,
+                   descent.shown_input):  # Step downhill's hidden input
         assert slider._debounce == DRAG_DEBOUNCE_MS
 
 

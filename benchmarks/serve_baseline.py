@@ -1,0 +1,43 @@
+"""Serve a benchmark baseline with the same server start-up as `downhill` (app/server.py:
+TCP_NODELAY on websockets, compressed responses), so the baselines differ from the app only in
+the page: `python benchmarks/serve_baseline.py {panel,bokeh} PORT [NUM_PROCS]`."""
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+BASELINES = ROOT / "benchmarks" / "baselines"
+
+
+def main(kind, port, num_procs=1):
+    port, num_procs = int(port), int(num_procs)
+    origins = [f"127.0.0.1:{port}", f"localhost:{port}"]
+    if kind == "panel":
+        from app.server import serve
+
+        serve({"/": str(BASELINES / "panel_noop.py")}, port=port, address="127.0.0.1",
+              show=False, liveness=True, admin=False, compress_response=True,
+              num_procs=num_procs, websocket_origin=origins, title="Panel baseline")
+    elif kind == "bokeh":
+        from bokeh.application import Application
+        from bokeh.application.handlers import ScriptHandler
+        from bokeh.server.server import Server
+
+        from app.server import enable_nodelay
+
+        application = Application(ScriptHandler(filename=str(BASELINES / "bokeh_noop.py")))
+        server = Server({"/": application}, port=port, address="127.0.0.1",
+                        allow_websocket_origin=origins, num_procs=num_procs,
+                        compress_response=True)
+        enable_nodelay(server)
+        server.start()
+        server.io_loop.start()
+    else:
+        raise SystemExit(f"unknown baseline {kind!r}: panel or bokeh")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

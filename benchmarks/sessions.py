@@ -1,0 +1,264 @@
+"""Benchmark section "sessions": server cost without a browser, through benchmarks/wsclient.py
+(a client that speaks the Bokeh protocol: GET the page, open the websocket, pull the document,
+send patches).
+
+For the app and both baselines, in one run: server CPU to create a session, server CPU per
+interaction (lesson 2's η slider; the baselines' slider), RSS per live session at 10/50/200
+sessions and after they close, throughput at saturation (1 and 2 processes), lesson 4's Play
+(server CPU per animated second), and a lecture hall: N sessions on `--num-procs 2`, one
+interaction every 2 s each, p95 latency and errors. Sessions of the app stay on the first tab
+(where students land) except where a metric needs lesson 2 or 4.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import statistics
+import time
+
+from benchmarks.servers import KINDS, Server
+from benchmarks.wsclient import BokehSession
+
+TITLE = "Server cost per session and interaction (Bokeh-protocol clients, no browser)"
+MB = 1 << 20
+
+
+def _slider(session, kind, lesson2):
+    """The slider an interaction moves and two values to alternate between."""
+    if kind == "app" and not lesson2:
+        return session.find(title="w"), (1.5, -0.5)
+    return session.find(title="Learning rate"), (-1.3, -1.0)
+
+
+async def _open(server, kind, lesson2=False):
+    session = await BokehSession.open(server.url, timeout=120)
+    if kind == "app" and lesson2:
+        await session.open_tab("Gradient descent", ["landscape-path"], timeout=120)
+    return session
+
+
+async def _interact(session, slider, value, timeout=60):
+    """Move the slider; seconds until the server's answering patch arrives."""
+    before = session.patches_received
+    started = time.perf_counter()
+    await session.set_value(slider, value, timeout=timeout)
+    await session.wait_for_patch(before, timeout=timeout)
+    return time.perf_counter() - started
+
+
+def session_creation_cpu(server, count):
+    """Server CPU seconds per new page (GET + websocket + document), sessions one at a time."""
+    async def scenario():
+        for _ in range(2):  # warm up (first imports, caches)
+            await (await _open(server, server.kind)).close()
+        before = server.cpu_seconds()
+        for _ in range(count):
+            await (await _open(server, server.kind)).close()
+        return (server.cpu_seconds() - before) / count
+
+    return asyncio.run(scenario())
+
+
+def interaction_cpu(server, count):
+    """Server CPU seconds and client-side latency per slider change in one session."""
+    async def scenario():
+        session = await _open(server, server.kind, lesson2=True)
+        slider, values = _slider(session, server.kind, lesson2=True)
+        for value in values:
+            await _interact(session, slider, value)
+        before = server.cpu_seconds()
+        latencies = [await _interact(session, slider, values[i % 2]) for i in range(count)]
+        cpu = (server.cpu_seconds() - before) / count
+        await session.close()
+        return cpu, latencies
+
+    return asyncio.run(scenario())
+
+
+def memory(server, levels, settle_s):
+    """RSS per live session at each level of concurrent sessions, and after they all close."""
+    async def scenario():
+        start_rss = server.rss_bytes()
+        sessions, per_session = [], {}
+        gate = asyncio.Semaphore(4)
+
+        async def one():
+            async with gate:
+                return await _open(server, server.kind)
+
+        for level in levels:
+            sessions += await asyncio.gather(*(one() for _ in range(level - len(sessions))))
+            per_session[level] = (server.rss_bytes() - start_rss) / level
+        peak = server.rss_bytes()
+        for session in sessions:
+            await session.close()
+        deadline = time.monotonic() + settle_s
+        after = server.rss_bytes()
+        while time.monotonic() < deadline:  # Bokeh discards closed sessions every ~17 s
+            await asyncio.sleep(2)
+            after = server.rss_bytes()
+        return start_rss, per_session, peak, after
+
+    return asyncio.run(scenario())
+
+
+def throughput(server, clients, seconds):
+    """Slider interactions per second with `clients` sessions interacting back to back."""
+    async def scenario():
+        sessions = [await _open(server, server.kind, lesson2=True) for _ in range(clients)]
+        done, errors = 0, 0
+        stop_at = time.monotonic() + seconds
+
+        async def drive(session, index):
+            nonlocal done, errors
+            slider, values = _slider(session, server.kind, lesson2=True)
+            i = index
+            while time.monotonic() < stop_at:
+                try:
+                    await _interact(session, slider, values[i % 2])
+                    done += 1
+                except Exception:
+                    errors += 1
+                i += 1
+
+        started = time.monotonic()
+        await asyncio.gather(*(drive(s, i) for i, s in enumerate(sessions)))
+        elapsed = time.monotonic() - started
+        for session in sessions:
+            await session.close()
+        return done / elapsed, errors
+
+    return asyncio.run(scenario())
+
+
+def lesson4_play_cpu(server, seconds):
+    """Server CPU per second of lesson 4's Play (and how many frames the client received)."""
+    async def scenario():
+        session = await BokehSession.open(server.url, timeout=120)
+        await session.open_tab("Stochastic & adaptive", ["minibatch-path-full"], timeout=120)
+        play = session.find(label="Play", type="Button")
+        before_cpu, before_patches = server.cpu_seconds(), session.patches_received
+        started = time.monotonic()
+        await session.click(play)
+        await asyncio.sleep(seconds)
+        elapsed = time.monotonic() - started
+        cpu = server.cpu_seconds() - before_cpu
+        frames = session.patches_received - before_patches
+        await session.close()
+        return cpu / elapsed, frames / elapsed
+
+    return asyncio.run(scenario())
+
+
+def lecture_hall(server, sessions_wanted, seconds, period_s=2.0):
+    """`sessions_wanted` sessions, each moving a slider every `period_s`: latencies, errors."""
+    async def scenario():
+        gate = asyncio.Semaphore(8)
+        errors, latencies, opened = [], [], []
+
+        async def one():
+            async with gate:
+                try:
+                    opened.append(await _open(server, server.kind))
+                except Exception as error:  # counted: a student who cannot connect
+                    errors.append(f"open: {type(error).__name__}")
+
+        await asyncio.gather(*(one() for _ in range(sessions_wanted)))
+        stop_at = time.monotonic() + seconds
+
+        async def student(session, index):
+            slider, values = _slider(session, server.kind, lesson2=False)
+            await asyncio.sleep(random.Random(index).uniform(0, period_s))
+            i = index
+            while time.monotonic() < stop_at:
+                tick = time.monotonic()
+                try:
+                    latencies.append(await _interact(session, slider, values[i % 2], timeout=30))
+                except Exception as error:
+                    errors.append(f"interact: {type(error).__name__}")
+                i += 1
+                await asyncio.sleep(max(0.0, period_s - (time.monotonic() - tick)))
+
+        await asyncio.gather(*(student(s, i) for i, s in enumerate(opened)))
+        for session in opened:
+            await session.close()
+        return len(opened), latencies, errors
+
+    return asyncio.run(scenario())
+
+
+def _p(values, q):
+    if not values:
+        return None
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def row(name, value, unit, target=None, ok=None, note="", **extra):
+    return {"name": name, "value": value, "unit": unit, "target": target, "ok": ok,
+            "note": note, **extra}
+
+
+def run(repeats=5, quick=False):
+    creations = 3 if quick else 10
+    interactions = 10 if quick else 40
+    levels = (10,) if quick else (10, 50, 200)
+    settle_s = 5 if quick else 45
+    hall = 40 if quick else 500
+    hall_s = 10 if quick else 40
+    rows, creation, per_interaction = [], {}, {}
+    for kind in KINDS:
+        with Server(kind) as server:
+            creation[kind] = session_creation_cpu(server, creations)
+            per_interaction[kind], latencies = interaction_cpu(server, interactions)
+            start_rss, per_session, peak, after = memory(server, levels, settle_s)
+            rows.append(row(f"{kind}: server CPU to create a session", creation[kind] * 1e3,
+                            "ms", "≤ 60 ms" if kind == "app" else None,
+                            creation[kind] <= 0.060 if kind == "app" else None,
+                            f"mean of {creations} new pages"))
+            rows.append(row(f"{kind}: server CPU per slider interaction",
+                            per_interaction[kind] * 1e3, "ms", note=(
+                                f"client-side latency p50 {statistics.median(latencies) * 1e3:.1f}"
+                                f" ms, p95 {_p(latencies, 0.95) * 1e3:.1f} ms "
+                                f"(n={interactions})")))
+            for level, rss in per_session.items():
+                rows.append(row(f"{kind}: RSS per live session at {level} sessions", rss / MB,
+                                "MB", "≤ 5 MB" if kind == "app" else None,
+                                rss <= 5 * MB if kind == "app" else None,
+                                f"start {start_rss / MB:.0f} MB"))
+            returned = (after - start_rss) / MB
+            rows.append(row(f"{kind}: RSS after {max(levels)} sessions closed, minus start",
+                            returned, "MB", "≤ 20 MB" if kind == "app" else None,
+                            returned <= 20 if kind == "app" else None,
+                            f"peak {peak / MB:.0f} MB; waited {settle_s} s"))
+            rate, errors = throughput(server, 4 if quick else 8, 5 if quick else 15)
+            rows.append(row(f"{kind}: throughput, 1 process", rate, "interactions/s",
+                            note=f"{4 if quick else 8} clients back to back; errors {errors}"))
+            if kind == "app":
+                cpu_per_s, frames_per_s = lesson4_play_cpu(server, 3 if quick else 8)
+                rows.append(row("app: lesson 4 Play, server CPU per animated second",
+                                cpu_per_s * 1e3, "ms/s", "≤ 2 ms/s", cpu_per_s <= 0.002,
+                                f"{frames_per_s:.1f} patches/s reached the client"))
+    for kind in ("app", "panel", "bokeh"):
+        if kind != "app":
+            rows.append(row(f"ratio app / {kind}: session creation CPU",
+                            creation["app"] / creation[kind], "×"))
+            rows.append(row(f"ratio app / {kind}: CPU per interaction",
+                            per_interaction["app"] / per_interaction[kind], "×"))
+    for kind in KINDS:
+        with Server(kind, num_procs=2) as server:
+            rate, errors = throughput(server, 4 if quick else 8, 5 if quick else 15)
+            rows.append(row(f"{kind}: throughput, --num-procs 2", rate, "interactions/s",
+                            note=f"errors {errors}"))
+            if kind == "app":
+                opened, latencies, errors = lecture_hall(server, hall, hall_s)
+                p95 = _p(latencies, 0.95)
+                ok = p95 is not None and p95 <= 0.1 and not errors and opened == hall
+                rows.append(row(f"app: {hall} sessions, one interaction / 2 s each, "
+                                "--num-procs 2: p95", None if p95 is None else p95 * 1e3, "ms",
+                                "≤ 100 ms, 0 errors", ok,
+                                f"{opened} opened, {len(latencies)} interactions, p50 "
+                                f"{(_p(latencies, 0.5) or 0) * 1e3:.0f} ms, "
+                                f"{len(errors)} errors {sorted(set(errors))[:3]}"))
+    return rows
