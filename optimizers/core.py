@@ -1,6 +1,5 @@
 """The optimizer registry, hyperparameter checks, learning-rate resolution and clipping."""
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -9,6 +8,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import rules
+from ._checks import number
 
 
 class _Spec(NamedTuple):
@@ -51,21 +51,10 @@ def names():
     return list(_REGISTRY)
 
 
-def _check_number(name, value, minimum=None):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
-    return value
-
-
 def _check_lr(lr):
     if callable(lr):
         return lr
-    return _check_number("lr", lr, minimum=0.0)
+    return number("lr", lr, low=0.0)
 
 
 def _check_betas(betas):
@@ -75,7 +64,7 @@ def _check_betas(betas):
         raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}") from None
     if len(pair) != 2:
         raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-    checked = tuple(_check_number(f"betas[{i}]", b) for i, b in enumerate(pair))
+    checked = tuple(number(f"betas[{i}]", b) for i, b in enumerate(pair))
     for i, b in enumerate(checked):
         if not 0.0 <= b < 1.0:
             raise ValueError(f"betas[{i}] must be in [0, 1), got {b!r}")
@@ -94,9 +83,9 @@ def _check_hyper(name, hyper):
                 raise ValueError(f"{key} must be True or False, got {value!r}")
             checked[key] = bool(value)
         elif key in _NON_NEGATIVE:
-            checked[key] = _check_number(key, value, minimum=0.0)
+            checked[key] = number(key, value, low=0.0)
         else:  # dampening: any finite number, as in torch
-            checked[key] = _check_number(key, value)
+            checked[key] = number(key, value)
     if checked.get("nesterov") and (checked["momentum"] <= 0 or checked["dampening"] != 0):
         raise ValueError(f"{name}: Nesterov momentum needs momentum > 0 and dampening = 0")
     return checked
@@ -186,7 +175,7 @@ def get(name, clip_norm=None, **hyper):
                          f"its hyperparameters are {', '.join(spec.defaults)}, clip_norm")
     checked = _check_hyper(name, {**spec.defaults, **hyper})
     if clip_norm is not None:
-        clip_norm = _check_number("clip_norm", clip_norm)
+        clip_norm = number("clip_norm", clip_norm)
         if clip_norm <= 0:
             raise ValueError(f"clip_norm must be > 0 (or None to turn clipping off), "
                              f"got {clip_norm!r}")

@@ -2,13 +2,13 @@
 
 import math
 import mmap
-import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 
+from ._checks import count
 from .core import Optimizer, get
 
 # A run diverges when it lands farther than this many display widths from the display centre.
@@ -65,16 +65,6 @@ def _preallocated(shape):
     return np.frombuffer(memory, dtype=np.float64).reshape(shape)
 
 
-def _as_count(name, value, minimum):
-    try:
-        value = operator.index(value)
-    except TypeError:
-        raise ValueError(f"{name} must be an integer, got {value!r}") from None
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return value
-
-
 def minibatches(n, batch_size, steps, seed=0):
     """The data indices of each step's mini-batch, an int array of shape (steps, batch_size).
 
@@ -83,9 +73,9 @@ def minibatches(n, batch_size, steps, seed=0):
     cut into n // batch_size batches of batch_size indices; the leftover n % batch_size indices
     of each epoch are not used.
     """
-    n = _as_count("n", n, 1)
-    batch_size = _as_count("batch_size", batch_size, 1)
-    steps = _as_count("steps", steps, 0)
+    n = count("n", n, 1)
+    batch_size = count("batch_size", batch_size, 1)
+    steps = count("steps", steps, 0)
     if batch_size > n:
         raise ValueError(f"batch_size must be at most the number of data points ({n}), "
                          f"got {batch_size}")
@@ -120,7 +110,7 @@ def descend(landscape, opt, start, steps=100, batch_size=None, seed=0):
         opt = get(opt)
     if not isinstance(opt, Optimizer):
         raise ValueError(f"opt must be an Optimizer from optimizers.get(), got {opt!r}")
-    steps = _as_count("steps", steps, 0)
+    steps = count("steps", steps, 0)
     bounds = _axis_bounds(landscape)
     d = bounds.shape[0]
     start = np.asarray(start, dtype=np.float64)

@@ -12,9 +12,10 @@ kept in a table, so a lookup costs nothing.
 """
 
 import math
-import operator
 
 import numpy as np
+
+from ._checks import count, number
 
 # The table is built step by step in Python; beyond this a schedule is surely a typo.
 MAX_STEP = 10_000_000
@@ -54,32 +55,9 @@ class Schedule:
         return self._description
 
 
-def _positive_int(name, value, minimum=1):
-    try:
-        value = operator.index(value)
-    except TypeError:
-        raise ValueError(f"{name} must be an integer, got {value!r}") from None
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return value
-
-
-def _number(name, value, low=None, high=None, low_open=False):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    if low is not None and (value < low or (low_open and value == low)):
-        raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}, got {value!r}")
-    if high is not None and value > high:
-        raise ValueError(f"{name} must be <= {high}, got {value!r}")
-    return value
-
-
 def constant(lr):
     """η_t = η."""
-    lr = _number("lr", lr, low=0.0)
+    lr = number("lr", lr, low=0.0)
     return Schedule(f"constant(lr={lr!r})", lr, lambda step, previous: previous)
 
 
@@ -88,9 +66,9 @@ def step_decay(lr, step_size, gamma=0.1):
 
     As torch: η_t = η_{t−1}·γ when t is a multiple of step_size, else η_{t−1}.
     """
-    lr = _number("lr", lr, low=0.0)
-    step_size = _positive_int("step_size", step_size)
-    gamma = _number("gamma", gamma, low=0.0)
+    lr = number("lr", lr, low=0.0)
+    step_size = count("step_size", step_size)
+    gamma = number("gamma", gamma, low=0.0)
 
     def following(step, previous):
         return previous * gamma if step % step_size == 0 else previous
@@ -119,9 +97,9 @@ def cosine(lr, T_max, eta_min=0.0):
     Values are torch's recursive ones: η_t = η_min + (η_{t−1} − η_min)·(1 + cos(πt/T))/(1 +
     cos(π(t−1)/T)), with η_{t} = η_{t−1} + (η − η_min)(1 − cos(π/T))/2 at t = T+1, 3T+1, ...
     """
-    lr = _number("lr", lr, low=0.0)
-    T_max = _positive_int("T_max", T_max)
-    eta_min = _number("eta_min", eta_min, low=0.0)
+    lr = number("lr", lr, low=0.0)
+    T_max = count("T_max", T_max)
+    eta_min = number("eta_min", eta_min, low=0.0)
     return Schedule(f"cosine(lr={lr!r}, T_max={T_max}, eta_min={eta_min!r})",
                     lr, _cosine_following(lr, T_max, eta_min))
 
@@ -140,9 +118,9 @@ def _linear_following(start_factor, end_factor, total_iters):
 
 
 def _check_linear(start_factor, end_factor, total_iters, iters_name="total_iters"):
-    start_factor = _number("start_factor", start_factor, low=0.0, high=1.0, low_open=True)
-    end_factor = _number("end_factor", end_factor, low=0.0, high=1.0)
-    total_iters = _positive_int(iters_name, total_iters)
+    start_factor = number("start_factor", start_factor, low=0.0, high=1.0, low_open=True)
+    end_factor = number("end_factor", end_factor, low=0.0, high=1.0)
+    total_iters = count(iters_name, total_iters)
     return start_factor, end_factor, total_iters
 
 
@@ -153,7 +131,7 @@ def linear_warmup(lr, start_factor=1.0 / 3, end_factor=1.0, total_iters=5):
     values are torch's recursive ones: η_t = η_{t−1}·(1 + (e − s)/(T·s + (t − 1)(e − s))).
     """
     start_factor, end_factor, total_iters = _check_linear(start_factor, end_factor, total_iters)
-    lr = _number("lr", lr, low=0.0)
+    lr = number("lr", lr, low=0.0)
     return Schedule(
         f"linear_warmup(lr={lr!r}, start_factor={start_factor!r}, end_factor={end_factor!r}, "
         f"total_iters={total_iters})",
@@ -170,9 +148,9 @@ def warmup_cosine(lr, warmup_iters, T_max, start_factor=1.0 / 3, eta_min=0.0):
     """
     start_factor, _, warmup_iters = _check_linear(start_factor, 1.0, warmup_iters,
                                                   "warmup_iters")
-    lr = _number("lr", lr, low=0.0)
-    T_max = _positive_int("T_max", T_max)
-    eta_min = _number("eta_min", eta_min, low=0.0)
+    lr = number("lr", lr, low=0.0)
+    T_max = count("T_max", T_max)
+    eta_min = number("eta_min", eta_min, low=0.0)
     warm = _linear_following(start_factor, 1.0, warmup_iters)
     anneal = _cosine_following(lr, T_max, eta_min)
 
