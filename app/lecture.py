@@ -79,6 +79,32 @@ PRESENT_CSS = """
 :host(.downhill-presenting) .bk-panel-models-markup-HTML,
 :host(.downhill-presenting) .markdown { font-size: 20px; }
 """
+PRESENTING = "downhill-presenting"
+PRESENT_TEXT_CSS = """
+:host(.downhill-presenting) { font-size: 21px !important; color: #000000; }
+:host(.downhill-presenting) :is(p, li, div, span, b, strong, em, td, th, code) {
+  font-size: inherit !important; line-height: 1.45; }
+:host(.downhill-presenting) h3 { font-size: 1.25em !important; }
+:host(.downhill-presenting) :is(.downhill-direction, [style*="e69f00"]) {
+  color: #7a4a00 !important; }
+"""
+PRESENT_WIDGET_CSS = """
+:host(.downhill-presenting) .bk-btn { font-size: 19px; }
+:host(.downhill-presenting) :is(.bk-input, select, input, label, .bk-input-group) {
+  font-size: 19px; }
+:host(.downhill-presenting) .bk-btn-success { background-color: #1a7f37; border-color: #1a7f37;
+  color: #ffffff; }
+:host(.downhill-presenting) .bk-btn-danger { background-color: #b3261e; border-color: #b3261e;
+  color: #ffffff; }
+"""
+"""Widgets' text grows; the default green and red buttons' white text has 2.3:1 and 4:1
+contrast, presenting 5:1 and 6.5:1 (WCAG AA asks 4.5:1)."""
+PRESENT_TABS_CSS = """
+:host(.downhill-presenting) .bk-tab { font-size: 21px; }
+"""
+PRESENT_LATEX_CSS = """
+:host(.downhill-presenting) { font-size: 24px !important; }
+"""
 """Presentation mode for the whole page: larger text (inherited through every lesson's
 shadow roots), black text on white (21:1, WCAG AAA)."""
 
@@ -383,7 +409,9 @@ class Lecture(param.Parameterized):
         self._hooked_sliders = set()
         self.share = ShareBar(margin=(6, 10))
         self.status = LiveStatus(margin=0, height=0, sizing_mode="stretch_width")
-        self.keyboard = Keyboard(tab_titles=[TAB_TITLES[k] for k in self.keys], margin=(4, 6))
+        # 1–4 always mean lessons 1–4 (a hidden lesson's key does nothing).
+        self.keyboard = Keyboard(tab_titles=[TAB_TITLES[k] for k in TABS],
+                                 margin=(6, 6, 6, 16))
         self.keyboard.param.watch(self._on_command, "command")
         self.notice = pn.pane.Alert(
             self._notice_text(), alert_type="warning", visible=bool(self.link.problems),
@@ -395,7 +423,7 @@ class Lecture(param.Parameterized):
         )
         self.presets.param.watch(self._on_preset, "value")
         self.present_toggle = pn.widgets.Toggle(
-            label="Presentation mode", value=self.presenting, width=160, margin=(6, 10),
+            label="Presentation mode", value=self.presenting, width=180, margin=(6, 10),
             color="primary",
         )
         self.present_toggle.param.watch(self._on_toggle, "value")
@@ -447,8 +475,10 @@ class Lecture(param.Parameterized):
                 for attribute in attributes:
                     getattr(lesson, attribute).visible = False
         self._watch(key, lesson)
+        self._prepare_text(lesson)
         if self.presenting:
             self._scale_figures(lesson, True)
+            self._scale_text(lesson, True)
         self._say(key, lesson)
         self.refresh_link()
         return lesson
@@ -460,7 +490,9 @@ class Lecture(param.Parameterized):
         """Wire the page's LazyLessons (and the page itself, for presentation mode) in."""
         self.lazy = lazy
         self.page = page
+        lazy.tabs.stylesheets = [*lazy.tabs.stylesheets, PRESENT_TABS_CSS]
         lazy.tabs.param.watch(self._on_tab, "active")
+        self._on_tab(None)
         if page is not None:
             page.stylesheets = [*page.stylesheets, PRESENT_CSS]
             self._style_page()
@@ -530,7 +562,7 @@ class Lecture(param.Parameterized):
 
     # ---------------------------------------------------------------- events
 
-    def _on_tab(self, event):
+    def _on_tab(self, _event):
         key = self.active_key()
         names = {"descent": "downhill-gradient-descent.csv",
                  "stochastic": "downhill-stochastic.csv",
@@ -559,6 +591,7 @@ class Lecture(param.Parameterized):
         with pn.io.hold():
             for lesson in self._built.values():
                 self._scale_figures(lesson, event.new)
+                self._scale_text(lesson, event.new)
             self._style_page()
         self.refresh_link()
 
@@ -664,10 +697,42 @@ class Lecture(param.Parameterized):
     # ---------------------------------------------------------------- presentation mode
 
     def _style_page(self):
-        if self.page is None:
-            return
-        classes = [c for c in self.page.css_classes if c != "downhill-presenting"]
-        self.page.css_classes = classes + (["downhill-presenting"] if self.presenting else [])
+        for item in (self.page, self.lazy.tabs if self.lazy is not None else None):
+            if item is not None:
+                classes = [c for c in item.css_classes if c != PRESENTING]
+                item.css_classes = classes + ([PRESENTING] if self.presenting else [])
+
+    @staticmethod
+    def _text_items(lesson):
+        from bokeh.models import Div
+
+        layout = lesson.__panel__()
+        texts = layout.select(lambda o: isinstance(o, pn.pane.Markdown | pn.pane.HTML
+                                                   | pn.pane.Alert | pn.pane.LaTeX))
+        divs = [p.object for p in layout.select(pn.pane.Bokeh) if isinstance(p.object, Div)]
+        widgets = layout.select(pn.widgets.Widget)
+        return [*texts, *divs, *widgets]
+
+    def _prepare_text(self, lesson):
+        """Give each text pane and Bokeh Div of a new lesson the presentation stylesheet.
+
+        It applies only under the class `downhill-presenting`, which the toggle sets: the
+        panes' own stylesheets set pixel sizes that inheritance cannot override, and a
+        stylesheet added after a pane is drawn does not reach it, but a class does."""
+        for item in self._text_items(lesson):
+            if isinstance(item, pn.widgets.Widget):
+                extra = PRESENT_WIDGET_CSS
+            elif isinstance(item, pn.pane.LaTeX):
+                extra = PRESENT_LATEX_CSS
+            else:
+                extra = PRESENT_TEXT_CSS
+            item.stylesheets = [*item.stylesheets, extra]
+
+    def _scale_text(self, lesson, on):
+        """Presentation mode on the lesson's text (see _prepare_text)."""
+        for item in self._text_items(lesson):
+            classes = [c for c in item.css_classes if c != PRESENTING]
+            item.css_classes = classes + ([PRESENTING] if on else [])
 
     def _scale_figures(self, lesson, on):
         """Presentation mode on the lesson's figures: larger fonts and markers, thicker
