@@ -14,7 +14,7 @@ import param
 from panel.reactive import ReactiveHTML
 
 KEYS = (
-    ("Space", "one step (Step downhill / Step)"),
+    ("Space", "one step (lesson 1: one more iteration)"),
     ("P", "play / pause"),
     ("R", "reset to the start"),
     ("← / →", "one step back / forward through the history"),

@@ -540,10 +540,10 @@ class Lecture(param.Parameterized):
         names = {"derivative": DERIVATIVE_PARAMS, "descent": DESCENT_PARAMS,
                  "backprop": ("preset", "upstream"), "stochastic": STOCHASTIC_PARAMS}[key]
         lesson.param.watch(self.refresh_link, list(names))
-        lesson.param.watch(lambda event: self._say(key, lesson), list(names))
+        lesson.param.watch(lambda *events: self._say(key, lesson), list(names))
         if key == "backprop":
-            lesson.param.watch(lambda event: self._say(key, lesson), "progress")
-            lesson.inputs_box.param.watch(lambda event: self._hook_sliders(lesson), "objects")
+            lesson.param.watch(lambda *events: self._say(key, lesson), "progress")
+            lesson.inputs_box.param.watch(lambda *events: self._hook_sliders(lesson), "objects")
             self._hook_sliders(lesson)
 
     def _hook_sliders(self, lesson):

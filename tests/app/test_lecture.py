@@ -61,6 +61,15 @@ def test_the_link_follows_the_lessons():
     assert decode(lecture.share.query).tab == "backprop"
 
 
+def test_a_new_landscape_changes_several_settings_at_once_and_the_link_follows():
+    lecture, _lazy, _page = lecture_page("tab=descent&lr=0.3")
+    descent = lecture.built("descent")
+    descent.landscape = "valley"  # resets start, η and steps shown together
+    descent.race_choice.value = ["momentum", "adam"]
+    assert lecture.share.query == "tab=descent&landscape=valley&race=momentum,adam"
+    assert lecture.status.text.startswith("Gradient descent, SGD: step 0, point (x, y) = (-9, 2)")
+
+
 @pytest.mark.parametrize("key", ["derivative", "descent", "backprop", "stochastic"])
 def test_capture_then_build_gives_the_same_lesson(key):
     settings = {
