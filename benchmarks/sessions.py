@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import random
 import statistics
+import sys
 import time
 
 from benchmarks.servers import KINDS, Server
@@ -113,7 +114,7 @@ def throughput(server, clients, seconds):
         async def drive(session, index):
             nonlocal done, errors
             slider, values = _slider(session, server.kind, lesson2=True)
-            i = index
+            i = 0  # every session starts at its default: the first value differs from it
             while time.monotonic() < stop_at:
                 try:
                     await _interact(session, slider, values[i % 2])
@@ -151,14 +152,19 @@ def lesson4_play_cpu(server, seconds):
     return asyncio.run(scenario())
 
 
-def lecture_hall(server, sessions_wanted, seconds, period_s=2.0):
-    """`sessions_wanted` sessions, each moving a slider every `period_s`: latencies, errors."""
+def lecture_hall(server, sessions_wanted, seconds, period_s=2.0, open_budget_s=300.0):
+    """`sessions_wanted` sessions, each moving a slider every `period_s`: latencies, errors.
+    Sessions not opened within `open_budget_s` count as errors (the run stays bounded)."""
     async def scenario():
         gate = asyncio.Semaphore(8)
         errors, latencies, opened = [], [], []
+        open_until = time.monotonic() + open_budget_s
 
         async def one():
             async with gate:
+                if time.monotonic() > open_until:
+                    errors.append("open: not within the time budget")
+                    return
                 try:
                     opened.append(await _open(server, server.kind))
                 except Exception as error:  # counted: a student who cannot connect
@@ -170,7 +176,7 @@ def lecture_hall(server, sessions_wanted, seconds, period_s=2.0):
         async def student(session, index):
             slider, values = _slider(session, server.kind, lesson2=False)
             await asyncio.sleep(random.Random(index).uniform(0, period_s))
-            i = index
+            i = 0  # every session starts at its default: the first value differs from it
             while time.monotonic() < stop_at:
                 tick = time.monotonic()
                 try:
@@ -200,18 +206,27 @@ def row(name, value, unit, target=None, ok=None, note="", **extra):
             "note": note, **extra}
 
 
+def _progress(text):
+    print(f"  [sessions] {time.strftime('%H:%M:%S')} {text}", file=sys.stderr, flush=True)
+
+
 def run(repeats=5, quick=False):
     creations = 3 if quick else 10
     interactions = 10 if quick else 40
-    levels = (10,) if quick else (10, 50, 200)
-    settle_s = 5 if quick else 45
     hall = 40 if quick else 500
-    hall_s = 10 if quick else 40
+    hall_s = 10 if quick else 30
+    clients, busy_s = (4, 3) if quick else (8, 8)
     rows, creation, per_interaction = [], {}, {}
     for kind in KINDS:
+        # The app gets the full ladder and the wait for memory to return; the baselines, whose
+        # numbers are only for comparison, stop at 50 sessions and are read right after close.
+        levels = (10,) if quick else ((10, 50, 200) if kind == "app" else (10, 50))
+        settle_s = 3 if quick else (45 if kind == "app" else 0)
         with Server(kind) as server:
+            _progress(f"{kind}: session creation")
             creation[kind] = session_creation_cpu(server, creations)
             per_interaction[kind], latencies = interaction_cpu(server, interactions)
+            _progress(f"{kind}: memory at {levels} sessions")
             start_rss, per_session, peak, after = memory(server, levels, settle_s)
             rows.append(row(f"{kind}: server CPU to create a session", creation[kind] * 1e3,
                             "ms", "≤ 60 ms" if kind == "app" else None,
@@ -228,15 +243,16 @@ def run(repeats=5, quick=False):
                                 rss <= 5 * MB if kind == "app" else None,
                                 f"start {start_rss / MB:.0f} MB"))
             returned = (after - start_rss) / MB
-            rows.append(row(f"{kind}: RSS after {max(levels)} sessions closed, minus start",
+            rows.append(row(f"{kind}: RSS after {max(levels)} sessions closed ({settle_s} s), "
+                            "minus start",
                             returned, "MB", "≤ 20 MB" if kind == "app" else None,
                             returned <= 20 if kind == "app" else None,
                             f"peak {peak / MB:.0f} MB; waited {settle_s} s"))
-            rate, errors = throughput(server, 4 if quick else 8, 5 if quick else 15)
+            rate, errors = throughput(server, clients, busy_s)
             rows.append(row(f"{kind}: throughput, 1 process", rate, "interactions/s",
-                            note=f"{4 if quick else 8} clients back to back; errors {errors}"))
+                            note=f"{clients} clients back to back; errors {errors}"))
             if kind == "app":
-                cpu_per_s, frames_per_s = lesson4_play_cpu(server, 3 if quick else 8)
+                cpu_per_s, frames_per_s = lesson4_play_cpu(server, 3 if quick else 5)
                 rows.append(row("app: lesson 4 Play, server CPU per animated second",
                                 cpu_per_s * 1e3, "ms/s", "≤ 2 ms/s", cpu_per_s <= 0.002,
                                 f"{frames_per_s:.1f} patches/s reached the client"))
@@ -248,7 +264,8 @@ def run(repeats=5, quick=False):
                             per_interaction["app"] / per_interaction[kind], "×"))
     for kind in KINDS:
         with Server(kind, num_procs=2) as server:
-            rate, errors = throughput(server, 4 if quick else 8, 5 if quick else 15)
+            _progress(f"{kind}: --num-procs 2")
+            rate, errors = throughput(server, clients, busy_s)
             rows.append(row(f"{kind}: throughput, --num-procs 2", rate, "interactions/s",
                             note=f"errors {errors}"))
             if kind == "app":
