@@ -10,6 +10,7 @@ pn = pytest.importorskip("panel")
 
 import landscapes  # noqa: E402
 import optimizers  # noqa: E402
+from app.circuit_view import total_steps  # noqa: E402
 from app.lecture import (  # noqa: E402
     LESSON_PRESETS,
     PRESET_PROMPT,
@@ -147,6 +148,22 @@ def test_keyboard_commands_step_back_and_forward():
     derivative = lecture.built("derivative")
     lecture.keyboard.command = "back 9"
     assert derivative.descent_steps == 9
+
+
+def test_keyboard_commands_in_the_circuit():
+    lecture, _lazy, _page = lecture_page("tab=backprop")
+    circuit = lecture.built("backprop")
+    lecture.keyboard.command = "reset 1"
+    assert circuit.progress == 0
+    lecture.keyboard.command = "forward 2"
+    lecture.keyboard.command = "forward 3"
+    lecture.keyboard.command = "back 4"
+    assert circuit.progress == 1
+    lecture.keyboard.command = "play 5"
+    assert circuit.animating
+    lecture.keyboard.command = "play 6"  # pressing P again stops and shows everything
+    assert not circuit.animating and circuit.progress == total_steps(circuit.circuit)
+    assert lecture.status.text.startswith("Backpropagation: step ")
 
 
 def test_live_status_states_step_point_and_loss():
