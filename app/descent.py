@@ -553,7 +553,13 @@ class GradientDescent(pn.viewable.Viewer):
     # ------------------------------------------------------------------- events
 
     def _on_tap(self, event):
-        self.place_start(event.x, event.y)
+        # Only taps on the map: a tap event can carry any coordinates (a scripted client, a
+        # zoomed-out view), and a start far outside the landscape is nothing to learn from.
+        (xmin, xmax), (ymin, ymax) = self.surface.bounds
+        if event.x is None or event.y is None:
+            return
+        if xmin <= event.x <= xmax and ymin <= event.y <= ymax:
+            self.place_start(event.x, event.y)
 
     def _on_typed_lr(self, event):
         if self._updating:
