@@ -16,6 +16,7 @@ browser and the server's CPU meanwhile); the baselines have no animation.
 from __future__ import annotations
 
 import statistics
+import sys
 import time
 
 from benchmarks.servers import KINDS, Server
@@ -107,7 +108,9 @@ class WireCounter:
 def _new_page(browser, kind):
     context = browser.new_context(viewport={"width": 1366, "height": 900})
     context.add_init_script(INIT_JS.replace("NAMES", repr(READY_MODELS[kind])))
-    return context, context.new_page()
+    page = context.new_page()
+    page.bench_kind = kind
+    return context, page
 
 
 def cold_load(browser, server):
@@ -131,12 +134,25 @@ def _open_lesson2(page, kind):
     page.evaluate("() => __benchWatch('landscape-path')")
 
 
-def _measure(page, action, timeout=30_000):
-    """Run `action` (which sets __bench.t0), wait for the path's change and its frame."""
+LOST = []  # (kind, what) of every action whose change never arrived within the timeout
+
+
+def _measure(page, action, what, timeout=10_000):
+    """Run `action` (which sets __bench.t0), wait for the path's change and its frame;
+    (None, None) when no change arrives in time (counted in LOST, reported per kind)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     page.evaluate("() => { __bench.changes = []; __bench.t0 = null; }")
     action()
-    page.wait_for_function(CHANGE_DONE_JS, timeout=timeout)
+    try:
+        page.wait_for_function(CHANGE_DONE_JS, timeout=timeout)
+    except PlaywrightTimeout:
+        LOST.append((page.bench_kind, what))
+        return None, None
     got = page.evaluate(READ_JS)
+    if got["t0"] is None:  # the pointer event was not seen: do not guess a start time
+        LOST.append((page.bench_kind, what))
+        return None, None
     return got["data"] - got["t0"], got["paint"] - got["t0"]
 
 
@@ -150,9 +166,10 @@ def taps(page, count):
         fx, fy = spots[i % len(spots)]
         x, y = frame["left"] + fx * frame["width"], frame["top"] + fy * frame["height"]
         started = time.monotonic()
-        d, p = _measure(page, lambda x=x, y=y: page.mouse.click(x, y))
-        data.append(d)
-        paint.append(p)
+        d, p = _measure(page, lambda x=x, y=y: page.mouse.click(x, y), "tap")
+        if d is not None:
+            data.append(d)
+            paint.append(p)
         time.sleep(max(0.0, TAP_SPACING_S - (time.monotonic() - started)))
     return data, paint
 
@@ -162,8 +179,9 @@ def slider_changes(page, count):
     for i in range(count):
         value = (-1.3, -1.0)[i % 2]  # starts at -1 (η = 0.1)
         d, _p = _measure(page, lambda v=value: page.evaluate(SET_SLIDER_JS,
-                                                            ["Learning rate", v]))
-        data.append(d)
+                                                            ["Learning rate", v]), "slider")
+        if d is not None:
+            data.append(d)
     return data
 
 
@@ -171,8 +189,9 @@ def steps(page, kind, count):
     button = page.get_by_role("button", name="Step downhill")
     data = []
     for _ in range(count):
-        d, _p = _measure(page, lambda: button.click())
-        data.append(d)
+        d, _p = _measure(page, lambda: button.click(), "step")
+        if d is not None:
+            data.append(d)
     if kind == "app":
         page.get_by_role("button", name="Reset").click()
     return data
@@ -231,6 +250,8 @@ def run(repeats=5, quick=False):
             for block in range(blocks):
                 order = KINDS[block % 3:] + KINDS[:block % 3]
                 for kind in order:
+                    print(f"  [browser] {time.strftime('%H:%M:%S')} block {block + 1}/{blocks}"
+                          f" {kind}", file=sys.stderr, flush=True)
                     ready_ms, wire, scripts, context, page = cold_load(browser, servers[kind])
                     r = results[kind]
                     r["load"].append(ready_ms)
@@ -268,6 +289,11 @@ def run(repeats=5, quick=False):
                          "target": None, "ok": None, "note": ""})
         return values
 
+    lost = {kind: [what for k, what in LOST if k == kind] for kind in KINDS}
+    rows.append({"name": "actions without an answer within 10 s (left out of the numbers)",
+                 "value": float(len(LOST)), "unit": "", "target": None, "ok": None,
+                 "note": "; ".join(f"{kind}: {len(w)} ({', '.join(sorted(set(w)))})"
+                                   for kind, w in lost.items() if w) or "none"})
     n_loads = len(results["app"]["load"])
     add(f"cold load to interactive (median of {n_loads})", "load", "median",
         target="≤ 1.1× Panel baseline", check=lambda v: v["app"] <= 1.1 * v["panel"],
@@ -276,17 +302,19 @@ def run(repeats=5, quick=False):
         target="≤ 1.2 MB", check=lambda v: v["app"] <= 1.2,
         note="scripts: " + ", ".join(results["app"]["scripts"]))
     n = len(results["app"]["tap_data"])
-    add(f"tap → path data p50 (n={n})", "tap_data", 0.5)
-    add(f"tap → path data p95 (n={n})", "tap_data", 0.95,
+    add(f"tap → path data p50 (app n={n})", "tap_data", 0.5)
+    add(f"tap → path data p95 (app n={n})", "tap_data", 0.95,
         target="≤ 1.2× Panel baseline and ≤ 30 ms",
         check=lambda v: v["app"] <= 1.2 * v["panel"] and v["app"] <= 30)
-    add(f"tap → painted frame p50 (n={n})", "tap_paint", 0.5)
-    add(f"tap → painted frame p95 (n={n})", "tap_paint", 0.95)
-    add(f"η slider → path data p50 (n={n})", "slider", 0.5,
+    add(f"tap → painted frame p50 (app n={n})", "tap_paint", 0.5)
+    add(f"tap → painted frame p95 (app n={n})", "tap_paint", 0.95)
+    n = len(results["app"]["slider"])
+    add(f"η slider → path data p50 (app n={n})", "slider", 0.5,
         target="≤ 2× pure Bokeh", check=lambda v: v["app"] <= 2 * v["bokeh"])
-    add(f"η slider → path data p95 (n={n})", "slider", 0.95)
-    add(f"Step downhill → new point p50 (n={n})", "step", 0.5)
-    add(f"Step downhill → new point p95 (n={n})", "step", 0.95)
+    add(f"η slider → path data p95 (app n={n})", "slider", 0.95)
+    n = len(results["app"]["step"])
+    add(f"Step downhill → new point p50 (app n={n})", "step", 0.5)
+    add(f"Step downhill → new point p95 (app n={n})", "step", 0.95)
     rows.append({"name": "app: lesson 2 Play, frames delivered per second (speed 60)",
                  "value": fps, "unit": "fps", "target": "≥ 30 fps", "ok": fps >= 30,
                  "note": f"{frames} path changes counted in the browser"})
