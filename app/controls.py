@@ -47,6 +47,11 @@ def log_slider(owner, name, label, low, high, step=0.01, **options):
 
     def slider_moved(event):
         current = getattr(owner, name)
+        if not (math.isfinite(event.new) and low_exp <= event.new <= high_exp):
+            # Only a scripted client sends this (the slider cannot): the slider goes back to
+            # where the parameter is, and the parameter stays.
+            slider.value = position(current)
+            return
         # The slider echoes a value the parameter just set: keep the parameter's exact value.
         if abs(position(current) - event.new) > 1e-9:
             setattr(owner, name, 10.0**event.new)
