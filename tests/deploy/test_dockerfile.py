@@ -1,7 +1,6 @@
 """The Dockerfile, without a Docker engine: hadolint lints it, and its CMD and HEALTHCHECK,
 read from the file (never copied), run here against a real server."""
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -13,6 +12,7 @@ import websockets
 
 from benchmarks.wsclient import BokehSession, fetch_page
 from tests.deploy import dockerfile
+from tests.reliability.conftest import run
 from tests.ui.conftest import free_port, stop_server, wait_for_http
 
 ROOT = dockerfile.ROOT
@@ -137,9 +137,9 @@ def image_server():
 
 def test_cmd_serves_the_page_and_liveness(image_server):
     port, _proc = image_server
-    status, _, html = asyncio.run(fetch_page(f"http://127.0.0.1:{port}/"))
+    status, _, html = run(fetch_page(f"http://127.0.0.1:{port}/"))
     assert status == 200 and "<title>Downhill</title>" in html
-    status, _, _ = asyncio.run(fetch_page(f"http://127.0.0.1:{port}/liveness"))
+    status, _, _ = run(fetch_page(f"http://127.0.0.1:{port}/liveness"))
     assert status == 200
 
 
@@ -159,7 +159,7 @@ def test_cmd_takes_the_websocket_origins_from_the_image_environment(image_server
                 await BokehSession.open(url, origin=origin)
             assert refused.value.response.status_code == 403
 
-    asyncio.run(scenario())
+    run(scenario())
 
 
 def healthcheck_command(port):

@@ -2,6 +2,7 @@
 (benchmarks/wsclient.py) and by Chromium."""
 
 import asyncio
+import concurrent.futures
 import os
 import sys
 from pathlib import Path
@@ -43,5 +44,7 @@ def needs_chromium():
 
 
 def run(coroutine):
-    """Run one asyncio scenario from a synchronous test."""
-    return asyncio.run(coroutine)
+    """Run one asyncio scenario from a synchronous test, in a thread of its own (Playwright's
+    sync API keeps an event loop running in this one)."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
