@@ -207,8 +207,10 @@ def play(browser, server, seconds):
         page.evaluate(SET_SLIDER_JS, ["Speed (steps/s)", 60])
         page.evaluate(SET_SLIDER_JS, ["Steps", 2000])
         page.wait_for_function(
-            "() => Bokeh.documents[0].get_model_by_name('landscape-trajectory')"
-            ".data.get('step').length > 1000", timeout=60_000)
+            """() => {
+                const d = Bokeh.documents[0].get_model_by_name('landscape-trajectory').data;
+                return (d instanceof Map ? d.get('step') : d.step).length > 1000;
+            }""", timeout=60_000)
         page.wait_for_load_state("networkidle")
         time.sleep(0.5)
         page.evaluate("() => { __bench.changes = []; }")
@@ -266,7 +268,11 @@ def run(repeats=5, quick=False):
                         r["step"] += steps(page, kind, per_block)
                     finally:
                         context.close()
-            fps, cpu_per_s, frames = play(browser, servers["app"], 3 if quick else 6)
+            try:
+                fps, cpu_per_s, frames = play(browser, servers["app"], 3 if quick else 6)
+            except Exception as error:  # report the rest of the section anyway
+                print(f"  [browser] Play failed: {error}", file=sys.stderr)
+                fps, cpu_per_s, frames = 0.0, float("nan"), 0
             browser.close()
     finally:
         for server in servers.values():
