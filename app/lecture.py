@@ -539,10 +539,20 @@ class Lecture(param.Parameterized):
     def _watch(self, key, lesson):
         names = {"derivative": DERIVATIVE_PARAMS, "descent": DESCENT_PARAMS,
                  "backprop": ("preset", "upstream"), "stochastic": STOCHASTIC_PARAMS}[key]
-        lesson.param.watch(self.refresh_link, list(names))
-        lesson.param.watch(lambda *events: self._say(key, lesson), list(names))
+        def changed(*_events):
+            # While lesson 4's server-side Play runs, the link and the spoken status wait for
+            # it to stop: an update per frame would re-lay-out the toolbar 8 times a second
+            # (moving the buttons under the pointer) and chatter in a screen reader.
+            if key == "stochastic" and lesson.playing:
+                return
+            self.refresh_link()
+            self._say(key, lesson)
+
+        lesson.param.watch(changed, list(names))
+        if key == "stochastic":
+            lesson.play_button.param.watch(changed, "label")  # "Play" again: it stopped
         if key == "backprop":
-            lesson.param.watch(lambda *events: self._say(key, lesson), "progress")
+            lesson.param.watch(changed, "progress")
             lesson.inputs_box.param.watch(lambda *events: self._hook_sliders(lesson), "objects")
             self._hook_sliders(lesson)
 

@@ -166,6 +166,20 @@ def test_keyboard_commands_in_the_circuit():
     assert lecture.status.text.startswith("Backpropagation: step ")
 
 
+def test_while_lesson_4_plays_the_link_waits_for_the_pause():
+    lecture, _lazy, _page = lecture_page("tab=stochastic")
+    stochastic = lecture.built("stochastic")
+    stochastic.toggle_play()
+    try:
+        stochastic.tick()
+        stochastic.tick()
+        assert lecture.share.query == "tab=stochastic"
+    finally:
+        stochastic.pause()
+    assert lecture.share.query == "tab=stochastic&step4=2"
+    assert lecture.status.text.startswith("Stochastic: step 2:")
+
+
 def test_live_status_states_step_point_and_loss():
     lecture, _lazy, _page = lecture_page("tab=descent")
     lecture.built("descent").step()
