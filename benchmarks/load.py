@@ -144,14 +144,19 @@ async def churn(url, sessions=LEAK_SESSIONS, concurrency=OPEN_CONCURRENCY, forwa
             except Exception as error:
                 errors.append(f"open {index}: {type(error).__name__}: {error}")
                 return
+            doing = "move w"
             try:
-                await move_w(session, W_VALUES[index % len(W_VALUES)])
+                await move_w(session, W_VALUES[index % len(W_VALUES)], timeout=60.0)
                 if forward_every and index % forward_every == 0:
-                    await session.open_tab("Backpropagation", names=["circuit-wires"])
-                    await session.click(session.find(label="Forward", type="Button"))
+                    doing = "open lesson 3"
+                    await session.open_tab("Backpropagation", names=["circuit-wires"],
+                                           timeout=60.0)
+                    doing = "click Forward"
+                    await session.click(session.find(label="Forward", type="Button"),
+                                        timeout=60.0)
                 errors.extend(f"session {index}: server ERROR {e}" for e in session.errors)
             except Exception as error:
-                errors.append(f"session {index}: {type(error).__name__}: {error}")
+                errors.append(f"session {index} ({doing}): {type(error).__name__}: {error}")
             finally:
                 await session.close()
 
