@@ -293,8 +293,9 @@ class ShareBar(ReactiveHTML):
     """The link to this view (as text, always current), "Copy link" and "Save figure (PNG)".
 
     The server keeps `query` current; the browser adds its own address, so the link is
-    right behind any proxy. Copying and the PNG happen in the browser (no server-side
-    browser): the PNG is Bokeh's own canvas export of the open tab's main figure.
+    right behind any proxy, and puts the same link into the address bar. Copying and the
+    PNG happen in the browser (no server-side browser): the PNG is Bokeh's own canvas
+    export of the open tab's main figure.
     """
 
     query = param.String(default="", doc="The link's query, without '?'")
@@ -319,6 +320,12 @@ const decoder = document.createElement('textarea');
 decoder.innerHTML = data.query;
 const q = decoder.value;
 link.value = window.location.origin + window.location.pathname + (q ? '?' + q : '');
+// The address bar shows the same link. replaceState, not Panel's Location (pushState, and
+// the browser echoes every change back to the server): no history entry per slider move,
+// no message to the server.
+if (link.value + window.location.hash !== window.location.href) {
+  window.history.replaceState(window.history.state, '', link.value + window.location.hash);
+}
 """,
         "select": "link.select();",
         "copy": """
@@ -530,11 +537,6 @@ class Lecture(param.Parameterized):
     def refresh_link(self, *_events):
         query = self.query()
         self.share.query = query
-        location = pn.state.location
-        if location is not None and self.lazy is not None:
-            search = f"?{query}" if query else ""
-            if location.search != search:
-                location.search = search
 
     def _watch(self, key, lesson):
         names = {"derivative": DERIVATIVE_PARAMS, "descent": DESCENT_PARAMS,
