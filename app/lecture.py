@@ -19,7 +19,7 @@ from panel.reactive import ReactiveHTML
 
 import landscapes
 from app import theme
-from app.backprop import CUSTOM, DEFAULT_EXPRESSION
+from app.backprop import CUSTOM, Backpropagation
 from app.backprop import PRESETS as CIRCUIT_PRESETS
 from app.circuit_view import total_steps
 from app.derivative import Derivative
@@ -31,7 +31,7 @@ from app.url_state import CONTROLS, TABS, LinkState, decode, encode
 LESSON_CLASSES = {
     "derivative": Derivative,
     "descent": GradientDescent,
-    "backprop": None,  # Backpropagation: filled below (import order)
+    "backprop": Backpropagation,
     "stochastic": StochasticAdaptive,
 }
 TAB_TITLES = {
@@ -107,15 +107,6 @@ PRESENT_LATEX_CSS = """
 """
 """Presentation mode for the whole page: larger text (inherited through every lesson's
 shadow roots), black text on white (21:1, WCAG AAA)."""
-
-
-def _backprop_class():
-    from app.backprop import Backpropagation
-
-    return Backpropagation
-
-
-LESSON_CLASSES["backprop"] = _backprop_class()
 
 
 # ------------------------------------------------------------------------- lessons ⇄ settings
@@ -803,4 +794,4 @@ def _scaled_value(value, factor):
 
 
 __all__ = ["Lecture", "LESSON_PRESETS", "capture", "apply", "build_lesson", "path_rows",
-           "paths_csv", "ShareBar", "LiveStatus", "DEFAULT_EXPRESSION"]
+           "paths_csv", "ShareBar", "LiveStatus"]

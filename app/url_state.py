@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 import circuits
 import landscapes
 import optimizers
-from app.backprop import INPUT_LIMIT
+from app.backprop import DEFAULT_EXPRESSION, INPUT_LIMIT
 from app.derivative import Derivative
 from app.descent import LR_MAX, LR_MIN, MAX_RACERS, GradientDescent
 from app.stochastic import LINE_FIT, PATH_TITLES, SCHEDULES, StochasticAdaptive
@@ -354,7 +354,7 @@ def decode(query):
     parsed = read("expr", parse_expression)
     if parsed is not None:
         backprop["expression"] = parsed[0]
-    variables = parsed[1] if parsed else circuits.parse(_default_expression()).variables
+    variables = parsed[1] if parsed else circuits.parse(DEFAULT_EXPRESSION).variables
     inputs = read("inputs", parse_inputs, variables)
     if inputs is not None:
         backprop["inputs"] = inputs
@@ -373,12 +373,6 @@ def decode(query):
     if start4 is not None:
         stochastic["start"] = start4
     return state
-
-
-def _default_expression():
-    from app.backprop import DEFAULT_EXPRESSION
-
-    return DEFAULT_EXPRESSION
 
 
 def _parse_hide(text):
