@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui.conftest import (  # noqa: F401  (fixtures re-used here)
+from tests.ui.conftest import (
     CHROMIUM,
-    browser,
+    CHROMIUM_ARGS,
     free_port,
     start_server,
     stop_server,
@@ -48,3 +48,18 @@ def run(coroutine):
     sync API keeps an event loop running in this one)."""
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, coroutine).result()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Chromium for this module only: two sync Playwright instances cannot be alive at once
+    in one thread, so this one is gone before the next directory's starts."""
+    if not CHROMIUM:
+        yield None
+        return
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
