@@ -3,7 +3,7 @@ the schedule plot follows the picker; screenshots at laptop and projector size."
 
 from pathlib import Path
 
-from tests.ui.conftest import model_property, wait_for_models
+from tests.ui.conftest import model_property, wait_for_data, wait_for_models
 
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 PATHS = ["minibatch-path-full", "minibatch-path-mini", "minibatch-path-sgd"]
@@ -19,22 +19,6 @@ def open_lesson(page, server_url):
     page.locator(".bk-tab", has_text=TAB).first.click()
     wait_for_models(page, MODELS)
     page.get_by_role("button", name="Play", exact=True).wait_for()
-
-
-def wait_for_data(page, source, predicate_js, timeout=15_000):
-    """Wait until `predicate_js` (JS over `d`, the source's columns as arrays) holds."""
-    page.wait_for_function(
-        f"""name => {{
-            const m = Bokeh.documents[0].get_model_by_name(name);
-            if (m == null) return false;
-            const d = {{}};
-            const columns = m.data instanceof Map ? m.data.entries() : Object.entries(m.data);
-            for (const [k, a] of columns) d[k] = Array.from(a);
-            return ({predicate_js});
-        }}""",
-        arg=source,
-        timeout=timeout,
-    )
 
 
 def set_value(page, title, value):
