@@ -353,7 +353,7 @@ class Derivative(pn.viewable.Viewer):
         return (
             "<div class='downhill-readout'>"
             f"<div>At w = <b>{w:.2f}</b>: slope L′(w) = 2w = "
-            f"<b style='color:{theme.TANGENT_COLOR}'>{fmt(slope, 6)}</b></div>"
+            f"<b style='color:{theme.TANGENT_TEXT_COLOR}'>{fmt(slope, 6)}</b></div>"
             f"<div class='downhill-direction'>{html.escape(direction_sentence(slope))}</div>"
             f"<div>h = {fmt(h, 3)}: central difference = "
             f"<b style='color:{theme.SECANT_COLOR}'>{numerical:.15g}</b></div>"
@@ -447,7 +447,7 @@ class Derivative(pn.viewable.Viewer):
 
 READOUT_CSS = f"""
 .downhill-readout {{ font-size: 15px; line-height: 1.55; color: {theme.TEXT_COLOR}; }}
-.downhill-direction {{ font-size: 17px; font-weight: 600; color: {theme.TANGENT_COLOR};
+.downhill-direction {{ font-size: 17px; font-weight: 600; color: {theme.TANGENT_TEXT_COLOR};
   margin: 2px 0 6px 0; }}
 .downhill-warning {{ color: #b3261e; }}
 .downhill-table {{ border-collapse: collapse; font-size: 14px;

@@ -127,3 +127,20 @@ def test_one_d_descent_with_eta_2_flips_and_grows_and_says_so():
     assert list(ws[:4]) == [0.0, 12.0, -24.0, 84.0]
     assert np.isfinite(ws).all()
     assert "Diverging" in lesson.descent_readout.object
+
+
+def _wcag_contrast_on_white(hex_colour):
+    """WCAG 2 contrast ratio of a #rrggbb colour against white."""
+    channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    return 1.05 / (luminance + 0.05)
+
+
+def test_slope_text_is_dark_orange_with_wcag_aa_contrast_on_white():
+    from app import theme
+
+    lesson = Derivative()
+    assert theme.TANGENT_TEXT_COLOR in lesson.slope_readout.object
+    assert theme.TANGENT_COLOR not in lesson.slope_readout.object
+    assert _wcag_contrast_on_white(theme.TANGENT_TEXT_COLOR) >= 4.5
