@@ -13,7 +13,7 @@ import websockets
 from benchmarks.wsclient import BokehSession, fetch_page
 from tests.deploy import dockerfile
 from tests.reliability.conftest import run
-from tests.ui.conftest import free_port, stop_server, wait_for_http
+from tests.ui.conftest import free_port, start_server, stop_server
 
 ROOT = dockerfile.ROOT
 VENV_BIN = Path(sys.executable).parent
@@ -122,15 +122,7 @@ def image_server():
     assert command[command.index("--address") + 1] == "0.0.0.0"
     assert command[command.index("--port") + 1] == CONTAINER_PORT
     port = free_port()
-    proc = subprocess.Popen(
-        runnable(command, port), cwd=ROOT, env=image_environment(),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/liveness", proc=proc)
-    except Exception:
-        stop_server(proc)
-        raise
+    proc = start_server(runnable(command, port), port, env=image_environment())
     yield port, proc
     stop_server(proc)
 

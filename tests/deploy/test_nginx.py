@@ -17,7 +17,6 @@ from tests.ui.conftest import (
     start_server,
     stop_server,
     wait_for_data,
-    wait_for_http,
     wait_for_models,
 )
 
@@ -104,10 +103,8 @@ def balanced(tmp_path_factory):
         base = [NGINX, "-p", str(directory), "-c", str(conf), "-e", str(directory / "error.log")]
         checked = subprocess.run([*base, "-t"], capture_output=True, text=True, timeout=30)
         assert checked.returncode == 0, checked.stderr
-        nginx = subprocess.Popen([*base, "-g", "daemon off;"], stdout=subprocess.PIPE,
-                                 stderr=subprocess.STDOUT, text=True)
+        nginx = start_server([*base, "-g", "daemon off;"], listen_port)
         url = f"http://127.0.0.1:{listen_port}/"
-        wait_for_http(url + "liveness", proc=nginx)
         yield url, directory / "access.log", replica_ports
     finally:
         if nginx is not None:

@@ -37,6 +37,11 @@ def start_point(session):
     return float(np.asarray(data["x"])[0]), float(np.asarray(data["y"])[0])
 
 
+def message_shown(session):
+    return any("downhill-message" in str(session.get(m).get("text", ""))
+               for m in session.find_all(type="HTML"))
+
+
 async def still_usable(session, log10_eta):
     """A real interaction still gets its answer: the new path for η = 10**log10_eta."""
     eta = 10.0**log10_eta
@@ -58,13 +63,13 @@ def test_hostile_learning_rates_change_nothing_and_the_typed_one_says_why(server
             await session.wait_for(lambda: session.get(slider)["value"] == -1.0, timeout=15)
             for value in NOT_NUMBERS + NON_FINITE + [-1.0, 0.0, 1e308, -1e-300]:
                 await send_tolerated(session, typed, value)
-            # A round trip after the hostile values: every reply to them has arrived.
+            # Panel handles the typed box 50 ms after its last change (a slider round trip
+            # can come back sooner): wait until the server has put the box back and said why.
+            await session.wait_for(lambda: session.get(typed)["value"] == 0.1, timeout=15)
+            await session.wait_for(lambda: message_shown(session), timeout=15)
             await still_usable(session, -1.0)
             assert first_step(session) == (3.2, 1.2)
             assert start_point(session) == (4.0, 3.0)
-            messages = [m for m in session.find_all(type="HTML")
-                        if "downhill-message" in str(session.get(m).get("text", ""))]
-            assert messages, "the typed η's problem is not shown"
             await still_usable(session, -0.5)
         assert proc.poll() is None
 
@@ -112,11 +117,14 @@ def test_hostile_expressions_show_the_error_and_keep_the_circuit(server):
                 await send_tolerated(session, expression, text)
             await send_tolerated(session, expression, "x" * 100_000)
             # Every value above was refused: the circuit is the one from before, and the red
-            # alert says why.
-            alerts = [m for m in session.find_all()
-                      if "alert-danger" in (session.get(m).get("css_classes") or [])]
-            assert alerts and session.get(alerts[0]).get("visible") is not False
-            assert session.get(alerts[0]).get("text")
+            # alert says why (once Panel has handled the box's last change, 50 ms on).
+            def alert_shown():
+                alerts = [m for m in session.find_all()
+                          if "alert-danger" in (session.get(m).get("css_classes") or [])]
+                return any(session.get(a).get("visible") is not False
+                           and session.get(a).get("text") for a in alerts)
+
+            await session.wait_for(alert_shown, timeout=15)
             await session.open_tab("Gradient descent", names=["landscape-trajectory"])
             await still_usable(session, -0.5)
             after = {k: list(np.asarray(v)) for k, v in session.get(nodes)["data"].items()}

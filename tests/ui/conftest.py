@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -68,12 +69,22 @@ def free_port():
         return s.getsockname()[1]
 
 
+def server_log(proc, last=4000):
+    """The end of a server's output (start_server writes it to a file of its own)."""
+    log = getattr(proc, "log", None)
+    if log is None:
+        return ""
+    log.flush()
+    log.seek(0)
+    return log.read()[-last:]
+
+
 def wait_for_http(url, timeout=60.0, proc=None):
     """Poll until `url` answers 200 (the server is up) or fail with the server's output."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"server exited early:\n{proc.stdout.read() if proc.stdout else ''}")
+            raise RuntimeError(f"server exited early:\n{server_log(proc)}")
         try:
             with urllib.request.urlopen(url, timeout=2) as reply:
                 if reply.status == 200:
@@ -84,11 +95,17 @@ def wait_for_http(url, timeout=60.0, proc=None):
     raise TimeoutError(f"{url} did not answer within {timeout} s")
 
 
-def start_server(command, port):
-    """Start a server process; return it once its page answers."""
-    proc = subprocess.Popen(
-        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+def start_server(command, port, env=None):
+    """Start a server process; return it once its page answers.
+
+    Its output goes to a temporary file, never to a pipe: nobody reads a pipe while a test
+    runs, and a server whose log (hostile input logs tracebacks) fills the pipe's 64 KB
+    blocks on its next write and stops answering.
+    """
+    log = tempfile.TemporaryFile(mode="w+", prefix="downhill-server-", suffix=".log")
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            text=True)
+    proc.log = log
     try:
         wait_for_http(f"http://127.0.0.1:{port}/liveness", proc=proc)
     except Exception:
@@ -104,6 +121,8 @@ def stop_server(proc):
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+    if getattr(proc, "log", None) is not None:
+        proc.log.close()
 
 
 @pytest.fixture(scope="session")
