@@ -10,7 +10,17 @@ import html
 import numpy as np
 import panel as pn
 import param
-from bokeh.models import Arrow, ColumnDataSource, Label, NormalHead, Range1d
+from bokeh.core.properties import field
+from bokeh.models import (
+    Arrow,
+    Label,
+    LegendItem,
+    Line,
+    MultiLine,
+    NormalHead,
+    Range1d,
+    Scatter,
+)
 
 import landscapes
 import optimizers
@@ -51,6 +61,14 @@ SECANT_STEPS = (0.1, 0.01, 0.001)
 ERROR_H = np.logspace(-12, 0, 121)
 TANGENT_HALF_WIDTH = 1.6  # the tangent and secant are drawn this far either side of w
 STEP_ARROW_LENGTH = 0.9  # in units of w: a fixed-length arrow shows only the direction
+ZOOM_TOOLS = ("pan", "wheel_zoom", "reset", "save")
+
+# Where the fixed curves are drawn (the same for every page, so made once).
+SLOPE_CURVE_W = np.linspace(*landscapes.curve("square").bounds, 301)
+SECANT_CURVE_W = np.linspace(0.85, 1.2, 121)
+DESCENT_CURVE_W = np.linspace(*landscapes.curve("shifted").bounds, 301)
+for _grid in (SLOPE_CURVE_W, SECANT_CURVE_W, DESCENT_CURVE_W):
+    _grid.flags.writeable = False
 
 
 def forward_difference(loss, w, h):
@@ -105,6 +123,7 @@ class Derivative(pn.viewable.Viewer):
         self.curve = landscapes.curve("square")
         self.descent_curve = landscapes.curve("shifted")
         super().__init__(**params)
+        self._shared = theme.SharedModels()  # this page's shared figure parts
         self._build_slope_figure()
         self._build_error_figure()
         self._build_secant_figure()
@@ -120,41 +139,49 @@ class Derivative(pn.viewable.Viewer):
 
     # ---------------------------------------------------------------- figures, built once
 
+    def _figure(self, name, title, width, height, x_range, y_range, x_axis_label="w",
+                y_axis_label="L(w)", tools=ZOOM_TOOLS, **axis_types):
+        """One of the lesson's figures: the shared look, parts and toolbar (see theme)."""
+        return theme.lesson_figure(
+            name, self._shared, title=title, width=width, height=height,
+            x_range=Range1d(*x_range), y_range=Range1d(*y_range), x_axis_label=x_axis_label,
+            y_axis_label=y_axis_label, tools=tools, **axis_types,
+        )
+
+    def _draw(self, fig, source, glyph):
+        return theme.draw(fig, self._shared, source, glyph)
+
+    def _source(self, columns, name=None):
+        return self._shared.source(columns, name)
+
     def _build_slope_figure(self):
         lo, hi = self.curve.bounds
-        fig = theme.make_figure(
-            "derivative-figure",
-            title="L(w) = w² with its tangent and secant",
-            width=theme.CURVE_FIGURE_WIDTH,
-            height=theme.CURVE_FIGURE_HEIGHT,
-            x_range=Range1d(lo, hi),
-            y_range=Range1d(-1.2, 9.5),
-            x_axis_label="w",
-            y_axis_label="L(w)",
+        fig = self._figure("derivative-figure", "L(w) = w² with its tangent and secant",
+                           theme.CURVE_FIGURE_WIDTH, theme.CURVE_FIGURE_HEIGHT,
+                           (lo, hi), (-1.2, 9.5))
+        self.curve_source = self._source(
+            {"w": SLOPE_CURVE_W, "loss": self.curve.loss(SLOPE_CURVE_W)}, "derivative-curve"
         )
-        ws = np.linspace(lo, hi, 301)
-        self.curve_source = ColumnDataSource(
-            {"w": ws, "loss": self.curve.loss(ws)}, name="derivative-curve"
+        self.tangent_source = self._source({"w": [], "loss": []}, "tangent-line")
+        self.secant_source = self._source({"w": [], "loss": []}, "secant-line")
+        self.point_source = self._source({"w": [], "loss": []}, "derivative-point")
+        self.secant_points_source = self._source({"w": [], "loss": []}, "secant-points")
+        self.step_arrow_source = self._source(
+            {"x0": [], "y0": [], "x1": [], "y1": []}, "step-arrow"
         )
-        self.tangent_source = ColumnDataSource({"w": [], "loss": []}, name="tangent-line")
-        self.secant_source = ColumnDataSource({"w": [], "loss": []}, name="secant-line")
-        self.point_source = ColumnDataSource({"w": [], "loss": []}, name="derivative-point")
-        self.secant_points_source = ColumnDataSource(
-            {"w": [], "loss": []}, name="secant-points"
-        )
-        self.step_arrow_source = ColumnDataSource(
-            {"x0": [], "y0": [], "x1": [], "y1": []}, name="step-arrow"
-        )
-        fig.line("w", "loss", source=self.curve_source, color=theme.CURVE_COLOR, line_width=2.5,
-                 legend_label="L(w) = w²")
-        fig.line("w", "loss", source=self.secant_source, color=theme.SECANT_COLOR, line_width=2,
-                 line_dash="dashed", legend_label="secant (central, h)")
-        fig.scatter("w", "loss", source=self.secant_points_source, size=7,
-                    color=theme.SECANT_COLOR)
-        fig.line("w", "loss", source=self.tangent_source, color=theme.TANGENT_COLOR,
-                 line_width=3, legend_label="tangent, slope 2w")
-        fig.scatter("w", "loss", source=self.point_source, size=12, color=theme.POINT_COLOR,
-                    line_color="white", line_width=1.5)
+        curve = self._draw(fig, self.curve_source, Line(
+            x="w", y="loss", line_color=theme.CURVE_COLOR, line_width=2.5))
+        secant = self._draw(fig, self.secant_source, Line(
+            x="w", y="loss", line_color=theme.SECANT_COLOR, line_width=2,
+            line_dash="dashed"))
+        self._draw(fig, self.secant_points_source, Scatter(
+            x="w", y="loss", size=7, fill_color=theme.SECANT_COLOR,
+            line_color=theme.SECANT_COLOR))
+        tangent = self._draw(fig, self.tangent_source, Line(
+            x="w", y="loss", line_color=theme.TANGENT_COLOR, line_width=3))
+        self._draw(fig, self.point_source, Scatter(
+            x="w", y="loss", size=12, fill_color=theme.POINT_COLOR, line_color="white",
+            line_width=1.5))
         fig.add_layout(Arrow(
             end=NormalHead(size=14, fill_color=theme.TANGENT_COLOR,
                            line_color=theme.TANGENT_COLOR),
@@ -168,51 +195,36 @@ class Derivative(pn.viewable.Viewer):
             name="direction-label",
         )
         fig.add_layout(self.direction_label)
-        theme.style_legend(fig, "top_center")
+        theme.add_legend(fig, [("L(w) = w²", [curve]), ("secant (central, h)", [secant]),
+                               ("tangent, slope 2w", [tangent])], "top_center")
         self.slope_figure = fig
 
     def _build_error_figure(self):
-        fig = theme.make_figure(
-            "error-figure",
-            title="|error| of the numerical slope vs h",
-            width=theme.SMALL_FIGURE_WIDTH,
-            height=theme.CURVE_FIGURE_HEIGHT,
-            x_axis_type="log",
-            y_axis_type="log",
-            x_range=Range1d(1e-12, 1.0),
-            y_range=Range1d(1e-17, 10.0),
-            x_axis_label="h",
-            y_axis_label="|numerical − 2w|",
-        )
-        self.error_forward_source = ColumnDataSource({"h": [], "error": []},
-                                                     name="error-forward")
-        self.error_central_source = ColumnDataSource({"h": [], "error": []},
-                                                     name="error-central")
-        self.error_current_source = ColumnDataSource({"h": [], "error": [], "color": []},
-                                                     name="error-current")
-        fig.line("h", "error", source=self.error_forward_source, color=theme.FORWARD_COLOR,
-                 line_width=2, legend_label="forward")
-        fig.line("h", "error", source=self.error_central_source, color=theme.CENTRAL_COLOR,
-                 line_width=2, legend_label="central")
-        fig.scatter("h", "error", source=self.error_current_source, size=11, color="color",
-                    line_color="white", line_width=1.5)
-        theme.style_legend(fig, "top_left")
+        fig = self._figure("error-figure", "|error| of the numerical slope vs h",
+                           theme.SMALL_FIGURE_WIDTH, theme.CURVE_FIGURE_HEIGHT,
+                           (1e-12, 1.0), (1e-17, 10.0), "h", "|numerical − 2w|",
+                           x_axis_type="log", y_axis_type="log")
+        self.error_forward_source = self._source({"h": [], "error": []}, "error-forward")
+        self.error_central_source = self._source({"h": [], "error": []}, "error-central")
+        self.error_current_source = self._source({"h": [], "error": [], "color": []},
+                                                 "error-current")
+        forward = self._draw(fig, self.error_forward_source, Line(
+            x="h", y="error", line_color=theme.FORWARD_COLOR, line_width=2))
+        central = self._draw(fig, self.error_central_source, Line(
+            x="h", y="error", line_color=theme.CENTRAL_COLOR, line_width=2))
+        self._draw(fig, self.error_current_source, Scatter(
+            x="h", y="error", size=11, fill_color="color", line_color="white",
+            line_width=1.5))
+        theme.add_legend(fig, [("forward", [forward]), ("central", [central])], "top_left")
         self.error_figure = fig
 
     def _build_secant_figure(self):
-        fig = theme.make_figure(
-            "secant-figure",
-            title="Secants at w = 1 (zoomed in)",
-            width=theme.SMALL_FIGURE_WIDTH,
-            height=theme.SMALL_FIGURE_HEIGHT,
-            x_range=Range1d(0.96, 1.13),
-            y_range=Range1d(0.9, 1.3),
-            x_axis_label="w",
-            y_axis_label="L(w)",
-            tools="save",
-        )
-        ws = np.linspace(0.85, 1.2, 121)
-        fig.line(ws, self.curve.loss(ws), color=theme.CURVE_COLOR, line_width=2.5)
+        fig = self._figure("secant-figure", "Secants at w = 1 (zoomed in)",
+                           theme.SMALL_FIGURE_WIDTH, theme.SMALL_FIGURE_HEIGHT,
+                           (0.96, 1.13), (0.9, 1.3), tools=("save",))
+        self._draw(fig, self._source({"w": SECANT_CURVE_W, "loss": self.curve.loss(
+            SECANT_CURVE_W)}), Line(x="w", y="loss", line_color=theme.CURVE_COLOR,
+                                    line_width=2.5))
         loss_at = float(self.curve.loss(SECANT_AT))
         slopes = [float(forward_difference(self.curve.loss, SECANT_AT, h)) for h in SECANT_STEPS]
         self.secant_slopes = dict(zip(SECANT_STEPS, slopes, strict=True))
@@ -221,51 +233,54 @@ class Derivative(pn.viewable.Viewer):
             line_w, line_l = line_through(SECANT_AT, loss_at, slope, 0.25)
             xs.append(list(line_w))
             ys.append(list(line_l))
-        self.secants_source = ColumnDataSource(
+        self.secants_source = self._source(
             {
                 "xs": xs,
                 "ys": ys,
                 "color": list(theme.SECANT_STEP_COLORS),
                 "label": [f"h = {h:g}: slope {fmt(s, 6)}" for h, s in self.secant_slopes.items()],
             },
-            name="secant-lines",
+            "secant-lines",
         )
-        fig.multi_line("xs", "ys", source=self.secants_source, color="color", line_width=2,
-                       legend_field="label")
+        secants = self._draw(fig, self.secants_source, MultiLine(
+            xs="xs", ys="ys", line_color="color", line_width=2))
         tangent_w, tangent_l = line_through(
             SECANT_AT, loss_at, float(self.curve.grad(SECANT_AT)), 0.25
         )
-        fig.line(tangent_w, tangent_l, color=theme.TANGENT_COLOR, line_width=3,
-                 line_dash="dotted", legend_label="tangent: slope 2")
+        tangent = self._draw(fig, self._source({"w": tangent_w, "loss": tangent_l}), Line(
+            x="w", y="loss", line_color=theme.TANGENT_COLOR, line_width=3,
+            line_dash="dotted"))
+        # Two glyphs, not one with a size column: presentation mode scales numeric sizes.
         hs = np.array(SECANT_STEPS)
-        fig.scatter(SECANT_AT + hs, self.curve.loss(SECANT_AT + hs), size=7,
-                    color=list(theme.SECANT_STEP_COLORS))
-        fig.scatter([SECANT_AT], [loss_at], size=10, color=theme.POINT_COLOR)
-        theme.style_legend(fig, "top_left")
+        self._draw(fig, self._source({
+            "w": SECANT_AT + hs, "loss": self.curve.loss(SECANT_AT + hs),
+            "color": list(theme.SECANT_STEP_COLORS),
+        }), Scatter(x="w", y="loss", size=7, fill_color="color", line_color="color"))
+        self._draw(fig, self._source({"w": [SECANT_AT], "loss": [loss_at]}), Scatter(
+            x="w", y="loss", size=10, fill_color=theme.POINT_COLOR,
+            line_color=theme.POINT_COLOR))
+        theme.add_legend(fig, [LegendItem(label=field("label"), renderers=[secants]),
+                               ("tangent: slope 2", [tangent])], "top_left")
         self.secant_figure = fig
 
     def _build_descent_figure(self):
         lo, hi = self.descent_curve.bounds
-        fig = theme.make_figure(
-            "descent1d-figure",
-            title="Gradient descent on L(w) = (w − 3)²",
-            width=theme.CURVE_FIGURE_WIDTH,
-            height=theme.SMALL_FIGURE_HEIGHT + 20,
-            x_range=Range1d(lo, hi),
-            y_range=Range1d(-1.5, 27.0),
-            x_axis_label="w",
-            y_axis_label="L(w)",
-        )
-        ws = np.linspace(lo, hi, 301)
-        fig.line(ws, self.descent_curve.loss(ws), color=theme.CURVE_COLOR, line_width=2.5)
-        self.descent_source = ColumnDataSource(
-            {"w": [], "loss": [], "step": []}, name="descent1d-path"
-        )
-        fig.line("w", "loss", source=self.descent_source, color=theme.DESCENT_1D_COLOR,
-                 line_width=1.5, line_alpha=0.7)
-        fig.scatter("w", "loss", source=self.descent_source, size=9,
-                    color=theme.DESCENT_1D_COLOR, line_color="white", line_width=1)
-        fig.scatter([3.0], [0.0], marker="x", size=14, color=theme.TEXT_COLOR, line_width=2)
+        fig = self._figure("descent1d-figure", "Gradient descent on L(w) = (w − 3)²",
+                           theme.CURVE_FIGURE_WIDTH, theme.SMALL_FIGURE_HEIGHT + 20,
+                           (lo, hi), (-1.5, 27.0))
+        self._draw(fig, self._source({"w": DESCENT_CURVE_W, "loss": self.descent_curve.loss(
+            DESCENT_CURVE_W)}), Line(x="w", y="loss", line_color=theme.CURVE_COLOR,
+                                     line_width=2.5))
+        self.descent_source = self._source({"w": [], "loss": [], "step": []}, "descent1d-path")
+        self._draw(fig, self.descent_source, Line(
+            x="w", y="loss", line_color=theme.DESCENT_1D_COLOR, line_width=1.5,
+            line_alpha=0.7))
+        self._draw(fig, self.descent_source, Scatter(
+            x="w", y="loss", size=9, fill_color=theme.DESCENT_1D_COLOR, line_color="white",
+            line_width=1))
+        self._draw(fig, self._source({"w": [3.0], "loss": [0.0]}), Scatter(
+            x="w", y="loss", marker="x", size=14, line_color=theme.TEXT_COLOR,
+            fill_color=theme.TEXT_COLOR, line_width=2))
         self.descent_figure = fig
 
     # ------------------------------------------------------------------------ controls
@@ -290,7 +305,7 @@ class Derivative(pn.viewable.Viewer):
             self.param.descent_steps, label="Iterations", sizing_mode="stretch_width"
         )
         self.descent_readout = pn.pane.HTML(
-            sizing_mode="stretch_width", margin=(0, 10), stylesheets=[READOUT_CSS]
+            width=230 - 2 * 10, margin=(0, 10), stylesheets=[READOUT_CSS]
         )
         self.secant_table = pn.pane.HTML(
             self._secant_table_html(), margin=(0, 10), stylesheets=[READOUT_CSS]
@@ -432,11 +447,10 @@ class Derivative(pn.viewable.Viewer):
             self.descent_steps_slider,
             width=theme.CONTROLS_WIDTH + 60,
         )
-        descent_result = pn.Column(self.descent_readout, width=230)
         return pn.Column(
             pn.FlexBox(slope_controls, self.slope_figure, error_column, **card),
             pn.layout.Divider(margin=(4, 10)),
-            pn.FlexBox(descent_controls, pn.Column(self.descent_figure), descent_result,
+            pn.FlexBox(descent_controls, self.descent_figure, self.descent_readout,
                        secant_column, **card),
             sizing_mode="stretch_width",
         )
