@@ -1,23 +1,35 @@
 """Lesson 4 — Stochastic & adaptive: mini-batches, schedules, clipping, the saddle race.
 
 The runs come from `optimizers.descend` on `landscapes.get("line-fit")` (with batch_size= and
-seed=) and on the plateau saddle; the learning rate per step from `optimizers.schedules`. This
-view only draws them and moves a step counter along the precomputed paths: "Play" starts a
-session-scoped periodic callback that removes itself at the last step, on "Pause"/"Reset",
-and when the browser session closes.
+seed=) and on the plateau saddle; the learning rate per step from `optimizers.schedules`. Each
+change of the settings computes the three whole runs once and sends them to the browser
+(`trajectory_source`); `step` says how many of their steps are on screen. Step, Play and Reset
+act in the browser (see PLAY_JS): Play reveals the precomputed steps there, without the
+server, and only its start and its stop reach the server (`playing`, then the step it stopped
+at), so a hall of students pressing Play costs the server two messages each, not a loop.
 """
 
 import math
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import panel as pn
 import param
 from bokeh.events import DoubleTap, Tap
-from bokeh.models import ColorBar, ColumnDataSource, LinearColorMapper, LogColorMapper, Range1d
+from bokeh.models import (
+    ColorBar,
+    ColumnDataSource,
+    Div,
+    LinearColorMapper,
+    LogColorMapper,
+    Range1d,
+)
 
 import landscapes
 import optimizers
 from app import theme
+from app.controls import answer_drags_at_once
+from app.descent import FMT_JS, fmt, loss_axis_range
 
 INTRO = (
     "The full-batch gradient averages every example: exact, but each update costs a pass over "
@@ -50,7 +62,7 @@ SADDLE_TEXT = (
 LINE_FIT = "line-fit"
 SADDLE = "plateau-saddle"
 MAX_STEPS = 150
-PLAY_PERIOD_MS = 120
+STEP_MS = 120  # Play shows one step every 120 ms (in the browser)
 PATHS = ("full", "mini", "sgd")
 PATH_TITLES = {"full": "Full batch", "mini": "Mini-batch", "sgd": "SGD"}
 # Okabe–Ito colours that stand apart on viridis and for every common colour-vision deficiency.
@@ -120,14 +132,144 @@ def _heatmap(fig, landscape, log):
 
 
 def _signed(value, digits):
-    """A number with a fixed count of decimals and a real minus sign."""
-    return f"{value:.{digits}f}".replace("-", "\u2212")
+    """A number with a fixed count of decimals and a real minus sign.
+
+    Rounded as JavaScript's toFixed rounds (the exact binary value, a tie away from zero), so
+    the status the Play animation writes in the browser (SIGNED_JS) is the server's, digit for
+    digit; Python's own format would round a tie such as 0.125 to even.
+    """
+    exact = Decimal(value + 0.0)  # + 0.0: no "−0.000" for −0.0 (toFixed drops that sign)
+    text = str(exact.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
+    return text.replace("-", "\u2212")
 
 
 def _finite_points(run, upto):
     """The run's points 0 … upto, cut where it diverged (no NaN reaches a plot)."""
     end = upto + 1 if run.diverged_at < 0 else min(upto + 1, run.diverged_at)
     return run.points[:end]
+
+
+STATUS_CSS = f"""
+.minibatch-status {{ font-size: 1.1em; line-height: 1.6; color: {theme.TEXT_COLOR};
+  font-variant-numeric: tabular-nums; }}
+"""
+
+# The browser side of Step, Play and Reset. `traj` holds the three whole runs (columns x_<key>,
+# y_<key>, loss_<key>, the followed batch's indices batch_<key>, η per step) and, in its tags,
+# each path's label and divergence. reveal(k) draws step k exactly as the server's _draw does,
+# with sync: false, so nothing travels to the server while Play runs. Only the start
+# (`running`, the hidden "Playing" box) and the stop (`running`, then `shown`, the hidden step
+# input) are sent. A stop the server asks for (its `playing` set to False) reports nothing:
+# the server's step wins and is shown.
+SIGNED_JS = """
+function signed(v, digits) {
+  return (v + 0).toFixed(digits).replace('-', '\\u2212');
+}
+"""
+
+JS_HELPERS = """
+const st = traj._downhill || (traj._downhill = {playing: false, k: 0, raf: null});
+""" + FMT_JS + SIGNED_JS + """
+function last() { return traj.data.step.length - 1; }
+function followed() {
+  const title = follow.labels[follow.active];
+  return traj.tags[0].paths.find(p => p.title === title) || traj.tags[0].paths[0];
+}
+function reveal(k) {
+  const d = traj.data, info = traj.tags[0];
+  const parts = [];
+  let line_point = null;
+  const chosen = followed();
+  for (let r = 0; r < info.paths.length; r++) {
+    const p = info.paths[r];
+    const end = p.diverged_at >= 0 ? Math.min(k + 1, p.diverged_at) : k + 1;
+    const xs = Array.from(d['x_' + p.key].slice(0, end));
+    const ys = Array.from(d['y_' + p.key].slice(0, end));
+    paths[r].setv({data: {x: xs, y: ys}}, {sync: false});
+    losses[r].setv({data: {step: Array.from(d.step.slice(0, end)),
+                           loss: Array.from(d['loss_' + p.key].slice(0, end))}}, {sync: false});
+    nows[r].setv({data: {x: xs.slice(-1), y: ys.slice(-1)}}, {sync: false});
+    if (p.key === chosen.key) line_point = [xs[end - 1], ys[end - 1]];
+    if (p.diverged_at >= 0 && p.diverged_at <= k) {
+      parts.push(p.label + ': <b>diverged at step ' + p.diverged_at + '</b>');
+    } else {
+      parts.push(p.label + ': m = ' + signed(xs[end - 1], 3) + ', b = ' +
+                 signed(ys[end - 1], 3) + ', L = ' + signed(d['loss_' + p.key][k], 4));
+    }
+  }
+  const ends = info.line_x;
+  line.setv({data: {x: ends.slice(), y: ends.map(x => line_point[0] * x + line_point[1])}},
+            {sync: false});
+  const now = Math.min(k, last() - 1);
+  const all = data.data;
+  const n = all.x.length;
+  const column = d['batch_' + chosen.key];
+  const indices = column == null ? Array.from({length: n}, (_, i) => i) : Array.from(column[now]);
+  const in_batch = new Array(n).fill(false);
+  for (const i of indices) in_batch[i] = true;
+  data.setv({data: {x: all.x, y: all.y, in_batch: in_batch}}, {sync: false});
+  batch.setv({data: {x: indices.map(i => all.x[i]), y: indices.map(i => all.y[i])}},
+             {sync: false});
+  const lr = d.lr[k];
+  schedule_now.setv({data: {step: [now], lr: [lr]}}, {sync: false});
+  show_status("<div class='minibatch-status'><b>Step " + k + " of " + last() + "</b> (\\u03b7 = " +
+              fmt(lr) + ") \\u00b7 " + parts.join(' \\u00b7 ') + "</div>");
+}
+function show_status(html) {
+  // Into the Div's element: changing the model's text would re-lay-out the page each frame.
+  const view = window.Bokeh && Bokeh.index.find_one(status);
+  if (view != null && view.markup_el != null) {
+    view.markup_el.innerHTML = html;
+  } else {
+    status.setv({text: html}, {sync: false});
+  }
+}
+function label() {
+  const want = st.playing ? 'Pause' : 'Play';
+  if (play.label !== want) play.setv({label: want}, {sync: false});
+}
+function start() {
+  st.k = Math.min(shown.value, last());
+  if (st.k >= last()) { st.k = 0; reveal(0); }  // from the end, Play starts over
+  st.playing = true;
+  label();
+  if (!running.active) running.active = true;
+  const t0 = performance.now(), k0 = st.k, runs = traj.data, path = follow.active;
+  function frame(now) {
+    if (!st.playing) return;
+    // New runs (a setting changed) or another followed path: stop where Play is and report
+    // the step; the server draws it with the new settings.
+    if (traj.data !== runs || follow.active !== path) { stop(true); return; }
+    const k = Math.min(last(), k0 + Math.floor((now - t0) / STEP_MS));
+    if (k !== st.k) { st.k = k; reveal(k); }
+    if (k >= last()) { stop(true); return; }
+    st.raf = requestAnimationFrame(frame);
+  }
+  st.raf = requestAnimationFrame(frame);
+}
+function stop(report) {
+  const was = st.playing;
+  st.playing = false;
+  if (st.raf != null) cancelAnimationFrame(st.raf);
+  st.raf = null;
+  label();
+  if (!was) return;
+  if (running.active) running.active = false;  // first "stopped", then where
+  if (report) shown.value = st.k;
+}
+""".replace("STEP_MS", str(STEP_MS))
+
+PLAY_JS = JS_HELPERS + "if (st.playing) stop(true); else start();"
+# Step and Reset stop a running animation where it is, then move `shown`.
+STEP_JS = JS_HELPERS + "stop(true); shown.value = Math.min(shown.value + 1, last());"
+RESET_JS = JS_HELPERS + "stop(true); reveal(0); shown.value = 0;"
+# The server started or stopped Play (lecture keys, links, a tap on the map).
+RUNNING_JS = JS_HELPERS + """
+if (running.active && !st.playing) start();
+else if (!running.active && st.playing) { stop(false); reveal(Math.min(shown.value, last())); }
+"""
+# The server mirrors Play's label from `playing`; the browser's own state decides it.
+LABEL_JS = JS_HELPERS + "label();"
 
 
 class StochasticAdaptive(pn.viewable.Viewer):
@@ -140,6 +282,7 @@ class StochasticAdaptive(pn.viewable.Viewer):
     seed = param.Integer(default=0, bounds=(0, 9999), allow_None=True,
                          doc="Seed of the random mini-batches")
     step = param.Integer(default=0, bounds=(0, MAX_STEPS), doc="How far along the paths")
+    playing = param.Boolean(default=False, doc="Play is animating the paths in the browser")
     follow = param.Selector(default="Mini-batch", objects=list(PATH_TITLES.values()),
                             doc="The path whose line is drawn over the data")
     schedule = param.Selector(default="Constant", objects=list(SCHEDULES))
@@ -157,18 +300,13 @@ class StochasticAdaptive(pn.viewable.Viewer):
         params.setdefault("start", tuple(float(v) for v in self.landscape.start))
         super().__init__(**params)
         self.runs = {}
-        self._runs_version = 0  # counts recomputations of `runs`
-        self._drawn = None  # (runs version, step) last drawn, to stream a single step
         self.race = {}
-        self._player = None
         self._build_linefit()
         self._build_contour()
         self._build_loss()
         self._build_schedule()
         self._build_saddle()
         self._build_widgets()
-        if pn.state.curdoc is not None:
-            pn.state.curdoc.on_session_destroyed(self._session_closed)
         self._recompute()
         self._race()
         self._layout = self._build_layout()
@@ -199,6 +337,12 @@ class StochasticAdaptive(pn.viewable.Viewer):
         self.linefit_figure = fig
         m, b = self.landscape.minima[0]
         self.best_source.data = self._line(m, b)
+        # Fixed axes around the data: auto-ranging would follow the moving line, jump, and send
+        # the new ranges to the server on every frame of Play.
+        ends = self.best_source.data["x"]
+        margin = 0.08 * (np.max(y) - np.min(y))
+        fig.x_range = Range1d(float(ends[0]), float(ends[1]))
+        fig.y_range = Range1d(float(np.min(y) - margin), float(np.max(y) + margin))
 
     def _line(self, m, b):
         """Two end points of y = m·x + b across the data (for drawing only)."""
@@ -234,6 +378,8 @@ class StochasticAdaptive(pn.viewable.Viewer):
         fig.legend.background_fill_color = "#1f2328"
         fig.legend.label_text_color = "#ffffff"
         self.contour_figure = fig
+        self.trajectory_source = ColumnDataSource(data={"step": []},
+                                                  name="minibatch-trajectory")
 
     def _build_loss(self):
         fig = _figure("minibatch-loss-figure", "Full-data loss per step", 440, 250,
@@ -248,6 +394,8 @@ class StochasticAdaptive(pn.viewable.Viewer):
         fig.legend.location = "top_right"
         fig.legend.label_text_font_size = "12px"
         fig.x_range = Range1d(0, MAX_STEPS)
+        # Set from the whole runs on each change (see _recompute), not auto-ranged per frame.
+        fig.y_range = Range1d(1e-3, 1)
         self.loss_figure = fig
 
     def _build_schedule(self):
@@ -319,27 +467,49 @@ class StochasticAdaptive(pn.viewable.Viewer):
             self.param.race_learning_rate, label="Race learning rate", step=0.005, width=280)
         self.race_steps_slider = pn.widgets.IntSlider.from_param(
             self.param.race_steps, label="Race steps", step=10, width=280)
-        self.status = pn.pane.Markdown("", sizing_mode="stretch_width", margin=(0, 10))
+        self.status = Div(text="", name="minibatch-status", stylesheets=[STATUS_CSS],
+                          sizing_mode="stretch_width", margin=(0, 10))
         self.race_status = pn.pane.Markdown("", sizing_mode="stretch_width", margin=(0, 10))
         self.message = pn.pane.Alert("", alert_type="danger", visible=False)
-        self.step_button.on_click(lambda event: self.advance())
-        self.play_button.on_click(lambda event: self.toggle_play())
-        self.reset_button.on_click(lambda event: self.reset())
+        # Hidden: the browser tells the server through these when Play starts and where it
+        # stopped; one change per press, answered at once (no 50 ms debounce), in order.
+        self.shown_input = pn.widgets.IntInput.from_param(
+            self.param.step, label="Step shown", visible=False)
+        self.playing_box = pn.widgets.Checkbox.from_param(
+            self.param.playing, label="Playing", visible=False)
+        answer_drags_at_once(self.shown_input, self.playing_box)
+        self._link_play()
+
+    def _link_play(self):
+        """Step, Play and Reset run in the browser (PLAY_JS and its helpers)."""
+        paths = [self.path_sources[key] for key in PATHS]
+        js_args = dict(
+            traj=self.trajectory_source, paths=paths,
+            losses=[self.loss_sources[key] for key in PATHS],
+            nows=[self.now_sources[key] for key in PATHS], line=self.line_source,
+            data=self.data_source, batch=self.batch_source, schedule_now=self.schedule_now,
+            status=self.status, shown=self.shown_input, running=self.playing_box,
+            play=self.play_button, follow=self.follow_buttons,
+        )
+        self.play_button.js_on_click(args=js_args, code=PLAY_JS)
+        self.step_button.js_on_click(args=js_args, code=STEP_JS)
+        self.reset_button.js_on_click(args=js_args, code=RESET_JS)
+        self.playing_box.jscallback(args=js_args, value=RUNNING_JS)
+        self.play_button.jscallback(args=js_args, label=LABEL_JS)
 
     def _build_layout(self):
         controls = pn.Column(
             self.batch_slider, self.lr_slider, self.seed_input,
             pn.pane.Markdown("**Line follows**", margin=(5, 10, 0, 10)), self.follow_buttons,
             pn.Row(self.step_button, self.play_button, self.reset_button),
-            self.message,
+            self.message, self.shown_input, self.playing_box,
             width=300,
         )
         schedule_controls = pn.Column(
             self.schedule_select, self.clip_box, self.clip_slider, width=300)
         race_controls = pn.Column(self.race_lr_slider, self.race_steps_slider, width=300)
         text = {"font-size": "1.1em"}
-        for pane in (self.status, self.race_status):
-            pane.styles = text
+        self.race_status.styles = text
 
         def row(*objects):
             return pn.Row(*objects, sizing_mode="stretch_width")
@@ -351,7 +521,7 @@ class StochasticAdaptive(pn.viewable.Viewer):
             pn.pane.Markdown(INTRO, sizing_mode="stretch_width", styles=text),
             pn.pane.LaTeX(FORMULA, styles={"font-size": "1.15em"}),
             row(controls, figure_pane(self.linefit_figure), figure_pane(self.contour_figure)),
-            self.status,
+            pn.pane.Bokeh(self.status, sizing_mode="stretch_width"),
             pn.pane.Markdown(SCHEDULE_TEXT, sizing_mode="stretch_width", styles=text),
             row(schedule_controls, figure_pane(self.schedule_figure),
                 figure_pane(self.loss_figure)),
@@ -383,17 +553,46 @@ class StochasticAdaptive(pn.viewable.Viewer):
         start = np.asarray(self.start, dtype=np.float64)
         self.start_source.data = {"x": [start[0]], "y": [start[1]]}
         sizes = {"full": None, "mini": self.batch_size, "sgd": 1}
-        self._runs_version += 1
         self.runs = {key: optimizers.descend(self.landscape, opt, start, steps=MAX_STEPS,
                                              batch_size=size, seed=self.seed)
                      for key, size in sizes.items()}
         lr = opt.hyper["lr"]
         steps = np.arange(MAX_STEPS)
         rates = np.array([lr(int(t)) for t in steps])
-        self.schedule_source.data = {"step": steps, "lr": rates}
-        self.schedule_figure.y_range.update(start=0, end=float(rates.max()) * 1.1 or 1.0)
-        self._show_message("")
-        self._draw()
+        with pn.io.hold():
+            self.schedule_source.data = {"step": steps, "lr": rates}
+            self.schedule_figure.y_range.update(start=0, end=float(rates.max()) * 1.1 or 1.0)
+            low, high = loss_axis_range([run.losses for run in self.runs.values()], log=True)
+            self.loss_figure.y_range.update(start=low, end=high)
+            self.trajectory_source.tags = [self._trajectory_info()]
+            self.trajectory_source.data = self._trajectory(rates)
+            self._show_message("")
+            self._draw()
+
+    def _trajectory(self, rates):
+        """The three whole runs as the browser's Play reads them (see JS_HELPERS)."""
+        n = len(self.landscape.data[0])
+        data = {"step": np.arange(MAX_STEPS + 1),
+                "lr": rates[np.minimum(np.arange(MAX_STEPS + 1), MAX_STEPS - 1)]}
+        for key, run in self.runs.items():
+            data[f"x_{key}"] = run.points[:, 0]
+            data[f"y_{key}"] = run.points[:, 1]
+            data[f"loss_{key}"] = run.losses
+            if run.batches.shape[1] < n:  # a full batch is every example: no column
+                # batch k is step k's; at the last step the last batch stays highlighted
+                rows = run.batches[np.minimum(np.arange(MAX_STEPS + 1), MAX_STEPS - 1)]
+                data[f"batch_{key}"] = [row.astype(np.int32) for row in rows]
+        return data
+
+    def _trajectory_info(self):
+        return {
+            "paths": [{"key": key, "title": PATH_TITLES[key], "label": self._path_label(key),
+                       "diverged_at": int(run.diverged_at)} for key, run in self.runs.items()],
+            "line_x": [float(v) for v in self._line(0.0, 0.0)["x"]],
+        }
+
+    def _path_label(self, key):
+        return PATH_TITLES[key] + (f" ({self.batch_size})" if key == "mini" else "")
 
     @param.depends("clip", watch=True)
     def _clip_toggled(self):
@@ -401,26 +600,18 @@ class StochasticAdaptive(pn.viewable.Viewer):
 
     @param.depends("step", "follow", watch=True)
     def _draw(self):
+        """Step `step` of the three runs on screen (JS_HELPERS' reveal draws the same)."""
         if not self.runs:
             return
-        # One step further along the same runs only streams the new points (Step and Play);
-        # anything else replaces the paths.
-        one_more = self._drawn == (self._runs_version, self.step - 1)
-        self._drawn = (self._runs_version, self.step)
+        k = int(self.step)
         with pn.io.hold():
             for key, run in self.runs.items():
-                points = _finite_points(run, self.step)
+                points = _finite_points(run, k)
                 losses = run.losses[: len(points)]
-                if one_more and len(points) == self.step + 1:
-                    self.path_sources[key].stream({"x": points[-1:, 0], "y": points[-1:, 1]})
-                    self.loss_sources[key].stream({"step": [self.step], "loss": losses[-1:]})
-                elif not one_more:
-                    self.path_sources[key].data = {"x": points[:, 0], "y": points[:, 1]}
-                    self.loss_sources[key].data = {"step": np.arange(len(losses)),
-                                                   "loss": losses}
+                self.path_sources[key].data = {"x": points[:, 0], "y": points[:, 1]}
+                self.loss_sources[key].data = {"step": np.arange(len(losses)), "loss": losses}
                 self.now_sources[key].data = {"x": points[-1:, 0], "y": points[-1:, 1]}
-            key = self._followed()
-            m, b = _finite_points(self.runs[key], self.step)[-1]
+            m, b = _finite_points(self.runs[self._followed()], k)[-1]
             self.line_source.data = self._line(m, b)
             batch = self.next_batch()
             in_batch = np.zeros(len(self.landscape.data[0]), dtype=bool)
@@ -428,10 +619,9 @@ class StochasticAdaptive(pn.viewable.Viewer):
             self.data_source.patch({"in_batch": [(slice(None), in_batch.tolist())]})
             x, y = self.landscape.data
             self.batch_source.data = {"x": np.asarray(x)[batch], "y": np.asarray(y)[batch]}
-            rates = self.schedule_source.data["lr"]
-            now = min(self.step, MAX_STEPS - 1)
-            self.schedule_now.data = {"step": [now], "lr": [rates[now]]}
-            self.status.object = self._status_text()
+            now = min(k, MAX_STEPS - 1)
+            self.schedule_now.data = {"step": [now], "lr": [self.schedule_source.data["lr"][now]]}
+            self.status.text = self._status_html()
 
     def _tapped(self, event):
         """A tap (or double tap) on the (m, b) map starts all three paths there, from step 0."""
@@ -451,18 +641,20 @@ class StochasticAdaptive(pn.viewable.Viewer):
         run = self.runs[self._followed()]
         return run.batches[min(self.step, MAX_STEPS - 1)]
 
-    def _status_text(self):
+    def _status_html(self):
+        """Where the three paths are at `step` (JS_HELPERS' reveal writes the same HTML)."""
+        k = int(self.step)
         parts = []
         for key, run in self.runs.items():
-            name = PATH_TITLES[key] + (f" ({self.batch_size})" if key == "mini" else "")
-            if 0 <= run.diverged_at <= self.step:
-                parts.append(f"{name}: **diverged at step {run.diverged_at}**")
+            if 0 <= run.diverged_at <= k:
+                parts.append(f"{self._path_label(key)}: <b>diverged at step {run.diverged_at}</b>")
             else:
-                m, b = run.points[self.step]
-                parts.append(f"{name}: m = {_signed(m, 3)}, b = {_signed(b, 3)}, "
-                             f"L = {_signed(run.losses[self.step], 4)}")
-        lr = self.schedule_source.data["lr"][min(self.step, MAX_STEPS - 1)]
-        return f"**Step {self.step} of {MAX_STEPS}** (η = {lr:.4g}) · " + " · ".join(parts)
+                m, b = run.points[k]
+                parts.append(f"{self._path_label(key)}: m = {_signed(m, 3)}, b = {_signed(b, 3)}, "
+                             f"L = {_signed(run.losses[k], 4)}")
+        lr = self.schedule_source.data["lr"][min(k, MAX_STEPS - 1)]
+        return (f"<div class='minibatch-status'><b>Step {k} of {MAX_STEPS}</b> "
+                f"(η = {fmt(float(lr))}) · " + " · ".join(parts) + "</div>")
 
     def _show_message(self, text):
         self.message.object = text
@@ -476,37 +668,28 @@ class StochasticAdaptive(pn.viewable.Viewer):
             self.step += 1
 
     def toggle_play(self):
-        if self._player is not None:
+        """Play or pause from the server (a key, a link); the browser does the animating."""
+        if self.playing:
             self.pause()
             return
-        if self.step >= MAX_STEPS:
+        if self.step >= MAX_STEPS:  # from the end, Play starts over
             self.step = 0
-        self._player = pn.state.add_periodic_callback(self.tick, period=PLAY_PERIOD_MS)
-        self.play_button.label = "Pause"
-
-    def tick(self):
-        """One animation frame of Play; the callback ends itself at the last step."""
-        self.advance()
-        if self.step >= MAX_STEPS:
-            self.pause()
-
-    @property
-    def playing(self) -> bool:
-        return self._player is not None
+        self.playing = True
 
     def pause(self):
-        if self._player is not None:
-            self._player.stop()
-            self._player = None
-        self.play_button.label = "Play"
+        """Stop Play in the browser; the server's `step` is shown (it wins over the browser's).
 
-    def _session_closed(self, session_context):
-        """The browser went away: no Play frame may outlive its session."""
-        self.pause()
+        Pause pressed in the browser instead stops there and sends the step it reached.
+        """
+        self.playing = False
 
     def reset(self):
         self.pause()
         self.step = 0
+
+    @param.depends("playing", watch=True)
+    def _label_play(self):
+        self.play_button.label = "Pause" if self.playing else "Play"
 
     # ---------------------------------------------------------------- saddle race
 

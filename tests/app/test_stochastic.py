@@ -5,13 +5,23 @@ import pytest
 pytest.importorskip("panel")  # `make oracle` collects in a venv without panel
 
 import numpy as np  # noqa: E402
+import panel as pn  # noqa: E402
 from bokeh.document import Document  # noqa: E402
 from bokeh.events import DoubleTap, Tap  # noqa: E402
 from panel.io.state import set_curdoc  # noqa: E402
 
 import landscapes  # noqa: E402
 import optimizers  # noqa: E402
-from app.stochastic import MAX_STEPS, PATHS, RACERS, StochasticAdaptive  # noqa: E402
+from app.stochastic import (  # noqa: E402
+    MAX_STEPS,
+    PATHS,
+    PLAY_JS,
+    RACERS,
+    RESET_JS,
+    STEP_JS,
+    StochasticAdaptive,
+    _signed,
+)
 
 LINE_FIT = landscapes.get("line-fit")
 
@@ -30,8 +40,8 @@ def test_three_paths_start_together_and_step_moves_all_three(lesson):
     start = np.asarray(LINE_FIT.start)
     for key in PATHS:
         np.testing.assert_array_equal(path(lesson, key), [start])
-    lesson.step_button.clicks += 1
-    lesson.step_button.clicks += 1
+    lesson.advance()
+    lesson.shown_input.value = 2  # what the Step button does in the browser
     assert lesson.step == 2
     for key in PATHS:
         assert len(path(lesson, key)) == 3
@@ -52,7 +62,7 @@ def test_paths_are_the_core_runs_with_one_seed(lesson):
     for key, size in (("full", None), ("mini", 5), ("sgd", 1)):
         run = optimizers.descend(LINE_FIT, opt, start, steps=MAX_STEPS, batch_size=size, seed=3)
         np.testing.assert_array_equal(path(lesson, key), run.points[:21])
-    for _ in range(5):  # single steps are streamed onto the sources
+    for _ in range(5):
         lesson.advance()
     for key, size in (("full", None), ("mini", 5), ("sgd", 1)):
         run = optimizers.descend(LINE_FIT, opt, start, steps=MAX_STEPS, batch_size=size, seed=3)
@@ -148,7 +158,7 @@ def test_too_large_a_rate_diverges_without_anything_non_finite_in_a_plot(lesson)
         lesson.advance()
     assert lesson.runs["full"].diverged_at > 0
     assert len(lesson.path_sources["full"].data["x"]) == lesson.runs["full"].diverged_at
-    assert "Full batch: **diverged at step" in lesson.status.object
+    assert "Full batch: <b>diverged at step" in lesson.status.text
     for key in PATHS:
         for source in (lesson.path_sources[key], lesson.loss_sources[key]):
             for column in source.data.values():
@@ -157,22 +167,116 @@ def test_too_large_a_rate_diverges_without_anything_non_finite_in_a_plot(lesson)
     assert lesson.runs["full"].diverged_at == -1
 
 
-def test_play_runs_to_the_end_and_removes_its_callback(lesson):
-    lesson.play_button.clicks += 1
+def shown_run(lesson, key):
+    """What the browser's Play reveals at `lesson.step`: the precomputed run, cut where it
+    diverged (JS_HELPERS' reveal slices exactly so)."""
+    data, info = lesson.trajectory_source.data, lesson.trajectory_source.tags[0]
+    diverged_at = next(p["diverged_at"] for p in info["paths"] if p["key"] == key)
+    end = lesson.step + 1 if diverged_at < 0 else min(lesson.step + 1, diverged_at)
+    return (np.column_stack([data[f"x_{key}"][:end], data[f"y_{key}"][:end]]),
+            np.asarray(data[f"loss_{key}"][:end]))
+
+
+@pytest.mark.parametrize("settings", [
+    {},
+    {"batch_size": 5, "seed": 11, "schedule": "Warmup + cosine"},
+    {"learning_rate": 1.0},  # all three diverge
+    {"learning_rate": 0.9, "clip": True, "clip_norm": 2.0, "schedule": "Step decay"},
+])
+def test_the_precomputed_runs_equal_stepping_one_at_a_time(lesson, settings):
+    lesson.param.update(**settings)
+    data = lesson.trajectory_source.data
+    assert list(data["step"]) == list(range(MAX_STEPS + 1))
+    rates = np.asarray(lesson.schedule_source.data["lr"])
+    np.testing.assert_array_equal(data["lr"], np.append(rates, rates[-1]))
+    x, y = LINE_FIT.data
+    for k in range(MAX_STEPS + 1):
+        lesson.advance() if k else lesson.reset()
+        assert lesson.step == k
+        for key in PATHS:
+            points, losses = shown_run(lesson, key)
+            np.testing.assert_array_equal(path(lesson, key), points)
+            np.testing.assert_array_equal(lesson.loss_sources[key].data["loss"], losses)
+            np.testing.assert_array_equal(lesson.now_sources[key].data["x"], points[-1:, 0])
+            assert np.isfinite(points).all() and np.isfinite(losses).all()
+        batch = data["batch_mini"][k]
+        np.testing.assert_array_equal(batch, lesson.runs["mini"].batches[min(k, MAX_STEPS - 1)])
+        np.testing.assert_array_equal(lesson.batch_source.data["x"], np.asarray(x)[batch])
+        assert lesson.schedule_now.data["lr"] == [data["lr"][k]]
+
+
+def test_the_followed_batch_column_holds_every_step_and_the_full_batch_none(lesson):
+    data = lesson.trajectory_source.data
+    assert "batch_full" not in data  # a full batch is every example
+    assert len(data["batch_mini"]) == len(data["batch_sgd"]) == MAX_STEPS + 1
+    assert {len(b) for b in data["batch_mini"]} == {8}
+    np.testing.assert_array_equal(np.concatenate(data["batch_sgd"][:MAX_STEPS]),
+                                  lesson.runs["sgd"].batches[:, 0])
+    lesson.batch_size = 16
+    assert {len(b) for b in lesson.trajectory_source.data["batch_mini"]} == {16}
+    assert lesson.trajectory_source.tags[0]["paths"][1]["label"] == "Mini-batch (16)"
+
+
+def test_step_play_and_reset_act_in_the_browser_not_in_python_handlers(lesson):
+    for button, code in ((lesson.step_button, STEP_JS), (lesson.play_button, PLAY_JS),
+                         (lesson.reset_button, RESET_JS)):
+        codes = [link.code for link in pn.links.Callback.registry.get(button, [])]
+        assert {"event:button_click": code} in codes
+        button.clicks += 1  # a click the server sees changes nothing there: no handler
+        assert lesson.step == 0 and not lesson.playing
+
+
+def test_play_from_the_server_asks_the_browser_and_registers_no_callback():
+    doc = Document()
+    with set_curdoc(doc):
+        lesson = StochasticAdaptive()
+        lesson.__panel__().get_root(doc)
+        lesson.toggle_play()
+        assert lesson.playing and lesson.play_button.label == "Pause"
+        assert lesson.playing_box.value  # the browser's Play starts from this
+        assert doc.callbacks.session_callbacks == []
+        assert not pn.state._periodic.get(doc)
+        assert doc.callbacks.session_destroyed_callbacks == set()
+        assert lesson.step == 0  # the server runs no frames
+        lesson.toggle_play()
+        assert not lesson.playing and not lesson.playing_box.value
+        assert lesson.play_button.label == "Play"
+
+
+def test_pause_in_the_browser_reports_the_step_and_step_and_reset_continue_from_it(lesson):
+    # What the browser sends: "playing" when Play starts, then "stopped" and the step shown.
+    lesson.playing_box.value = True
     assert lesson.playing and lesson.play_button.label == "Pause"
-    player = lesson._player
-    for _ in range(MAX_STEPS):
-        lesson.tick()
-    assert lesson.step == MAX_STEPS
-    assert not lesson.playing and not player.running
-    assert lesson.play_button.label == "Play"
-    lesson.play_button.clicks += 1  # from the end, Play starts over
+    lesson.playing_box.value = False
+    lesson.shown_input.value = 37
+    assert not lesson.playing and lesson.play_button.label == "Play"
+    assert lesson.step == 37 and len(path(lesson, "sgd")) == 38
+    assert "<b>Step 37 of 150</b>" in lesson.status.text
+    lesson.advance()  # Step continues from where Play stopped
+    assert lesson.step == 38 and len(path(lesson, "full")) == 39
+    lesson.reset()
+    assert lesson.step == 0 and len(path(lesson, "mini")) == 1
+    lesson.step = MAX_STEPS
+    lesson.toggle_play()  # from the end, Play starts over
     assert lesson.step == 0 and lesson.playing
-    lesson.tick()
-    lesson.play_button.clicks += 1  # Pause
-    assert not lesson.playing and lesson.step == 1
-    lesson.reset_button.clicks += 1
-    assert lesson.step == 0
+
+
+def test_a_pause_from_the_server_keeps_the_servers_step(lesson):
+    lesson.step = 12
+    lesson.toggle_play()
+    lesson.pause()
+    assert not lesson.playing and lesson.step == 12 and len(path(lesson, "full")) == 13
+
+
+@pytest.mark.parametrize(("value", "digits", "text"), [
+    (0.125, 2, "0.13"), (-0.125, 2, "\u22120.13"), (0.375, 2, "0.38"), (2.5, 0, "3"),
+    (-0.0, 3, "0.000"), (-0.0001, 3, "\u22120.000"), (3.63095, 4, "3.6309"),
+    (1234.5678, 3, "1234.568"),
+])
+def test_signed_rounds_as_the_browsers_to_fixed(value, digits, text):
+    # JavaScript: (0.125).toFixed(2) == "0.13", (-0.0001).toFixed(3) == "-0.000",
+    # (3.63095).toFixed(4) == "3.6309" (the double is below ...095), (-0).toFixed(3) == "0.000"
+    assert _signed(value, digits) == text
 
 
 def test_saddle_race_sgd_stalls_adaptive_methods_escape(lesson):
@@ -197,18 +301,6 @@ def test_sessions_do_not_share_state():
     one.step = 5
     assert two.step == 0
     assert one.path_sources["full"] is not two.path_sources["full"]
-
-
-def test_closing_the_session_stops_play():
-    doc = Document()
-    with set_curdoc(doc):
-        lesson = StochasticAdaptive()
-        lesson.toggle_play()
-        player = lesson._player
-        assert player.running
-        for callback in doc.callbacks.session_destroyed_callbacks:
-            callback(None)
-    assert not player.running and not lesson.playing
 
 
 def test_a_cleared_input_box_gives_a_message_and_changes_nothing(lesson):

@@ -1,42 +1,107 @@
 """Lesson 4 in real Chromium: Step and Play move the three line-fit paths, the line follows,
-the schedule plot follows the picker; screenshots at laptop and projector size."""
+the schedule plot follows the picker; Play animates in the browser alone and tells the server
+where it stopped; screenshots at laptop and projector size."""
 
+import json
+import math
 from pathlib import Path
 
-from tests.ui.conftest import model_property, wait_for_data, wait_for_models
+import pytest
+from playwright.sync_api import expect
+
+from app.stochastic import _signed
+from tests.ui.conftest import (
+    model_property,
+    open_page,
+    open_tab,
+    set_widget_value,
+    wait_for_data,
+    widget_value,
+)
 
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 PATHS = ["minibatch-path-full", "minibatch-path-mini", "minibatch-path-sgd"]
 MODELS = ["linefit-figure", "linefit-data", "linefit-line", "linefit-batch", "minibatch-figure",
           *PATHS, "schedule-figure", "schedule-curve", "saddle-figure", "saddle-loss-figure",
-          "saddle-path-sgd", "saddle-path-adam"]
+          "saddle-path-sgd", "saddle-path-adam", "minibatch-trajectory", "minibatch-status"]
+# Every source Play draws into, and the status; reveal() in the browser and the server's _draw
+# must leave them identical.
+DRAWN = [*PATHS, "minibatch-loss-full", "minibatch-loss-mini", "minibatch-loss-sgd",
+         "minibatch-now-full", "minibatch-now-mini", "minibatch-now-sgd", "linefit-line",
+         "linefit-batch", "linefit-data", "schedule-now"]
 TAB = "Stochastic & adaptive"
+
+SNAPSHOT_JS = """names => {
+    const doc = Bokeh.documents[0];
+    const out = {};
+    for (const name of names) {
+        const data = doc.get_model_by_name(name).data;
+        const entries = data instanceof Map ? [...data] : Object.entries(data);
+        out[name] = Object.fromEntries(entries.map(([k, a]) => [k, Array.from(a)]));
+    }
+    const status = Bokeh.index.find_one(doc.get_model_by_name('minibatch-status'));
+    out.status = status.markup_el.innerHTML;
+    return out;
+}"""
+
+
+LAYOUT = {"inner_width", "inner_height", "outer_width", "outer_height"}
+
+
+class Patches:
+    """Bokeh PATCH-DOC messages over the page's websocket, each way, that change something
+    other than the browser's layout sizes (a message is a header frame naming its type, then
+    metadata, then the content with its events)."""
+
+    def __init__(self, page):
+        self.received = self.sent = 0
+        self._next = {"received": None, "sent": None}
+        page.on("websocket", self._watch)
+
+    def _watch(self, ws):
+        ws.on("framereceived", lambda payload: self._frame(payload, "received"))
+        ws.on("framesent", lambda payload: self._frame(payload, "sent"))
+
+    def _frame(self, payload, way):
+        if not isinstance(payload, str):
+            return
+        message = json.loads(payload)
+        if "msgtype" in message:
+            self._next[way] = "metadata" if message["msgtype"] == "PATCH-DOC" else None
+        elif self._next[way] == "metadata":
+            self._next[way] = "content"
+        elif self._next[way] == "content":
+            self._next[way] = None
+            if any(event.get("attr") not in LAYOUT for event in message.get("events", [])):
+                setattr(self, way, getattr(self, way) + 1)
 
 
 def open_lesson(page, server_url):
-    page.goto(server_url)
-    wait_for_models(page, ["derivative-figure"])
-    page.locator(".bk-tab", has_text=TAB).first.click()
-    wait_for_models(page, MODELS)
+    patches = Patches(page)
+    open_page(page, server_url)
+    open_tab(page, TAB, MODELS)
     page.get_by_role("button", name="Play", exact=True).wait_for()
-
-
-def set_value(page, title, value):
-    """Set the widget whose visible label is `title`, as a user would (syncs to the server)."""
-    found = page.evaluate(
-        """([title, value]) => {
-            for (const m of Bokeh.documents[0]._all_models.values())
-                if (m.title === title && 'value' in m) { m.value = value; return true; }
-            return false;
-        }""",
-        [title, value],
-    )
-    assert found
+    return patches
 
 
 def clean(page):
     assert page.recorder.external_requests == []
     assert page.recorder.console_errors == []
+
+
+def path_length(page, name="minibatch-path-sgd"):
+    return len(model_property(page, name, "data")["x"])
+
+
+def server_status(page):
+    """The status as the server last set it (Play writes only the element, not the model)."""
+    return model_property(page, "minibatch-status", "text")
+
+
+def wait_for_server_step(page, k):
+    page.wait_for_function(
+        """k => Bokeh.documents[0].get_model_by_name('minibatch-status').text
+                  .includes('<b>Step ' + k + ' of 150</b>')""", arg=k, timeout=15_000)
 
 
 def test_step_moves_all_three_paths_and_the_line(page, server_url):
@@ -52,28 +117,156 @@ def test_step_moves_all_three_paths_and_the_line(page, server_url):
     assert model_property(page, "linefit-line", "data") != line_before
     wait_for_data(page, "linefit-batch", "d.x.length === 8")
     page.get_by_text("Step 1 of 150").first.wait_for()
+    wait_for_server_step(page, 1)
     clean(page)
 
 
-def test_play_moves_the_paths_until_paused(page, server_url):
+def test_play_animates_in_the_browser_without_the_server(page, server_url):
+    patches = open_lesson(page, server_url)
+    page.wait_for_function("() => Bokeh.documents[0].is_idle")
+    received, sent = patches.received, patches.sent
+    page.get_by_role("button", name="Play", exact=True).click()
+    wait_for_data(page, "minibatch-path-sgd", "d.x.length > 12")
+    shown = path_length(page) - 1
+    # Twelve steps and more on screen, and the only messages: the click and "playing" to the
+    # server, the Play label it mirrors back; never one per step.
+    counts = (shown, patches.sent - sent, patches.received - received)
+    assert shown >= 12 and counts[1] <= 2 and counts[2] <= 1, counts
+    assert widget_value(page, "Step shown") == 0  # nothing told the server a step yet
+    assert "<b>Step 0 of 150</b>" in server_status(page)
+    status = page.locator(".minibatch-status")
+    expect(status).not_to_contain_text("Step 0 of 150")  # the browser writes the status
+    page.get_by_role("button", name="Pause", exact=True).click()
+    page.get_by_role("button", name="Play", exact=True).wait_for()
+    k = path_length(page) - 1
+    assert widget_value(page, "Step shown") == k
+    wait_for_server_step(page, k)  # the server learned where Play stopped
+    for name in PATHS:
+        assert path_length(page, name) == k + 1
+    page.get_by_role("button", name="Step", exact=True).click()  # Step continues from there
+    wait_for_server_step(page, k + 1)
+    assert path_length(page) == k + 2
+    page.get_by_role("button", name="Reset", exact=True).click()
+    wait_for_data(page, "minibatch-path-sgd", "d.x.length === 1")
+    wait_for_server_step(page, 0)
+    clean(page)
+
+
+def test_what_play_shows_equals_what_the_server_draws(page, server_url):
+    open_lesson(page, server_url)
+    set_widget_value(page, "Batch size", 5)
+    wait_for_data(page, "linefit-batch", "d.x.length === 5")
+    page.get_by_role("button", name="Play", exact=True).click()
+    wait_for_data(page, "minibatch-path-mini", "d.x.length > 6")
+    # Pause and read what the browser drew, in one go (the server's answer comes later)
+    shown = page.evaluate(
+        """names => {
+            const doc = Bokeh.documents[0];
+            for (const m of doc._all_models.values())
+                if (m.label === 'Pause') { Bokeh.index.find_one(m).click(); break; }
+            return (""" + SNAPSHOT_JS + """)(names);
+        }""", DRAWN)
+    k = len(shown["minibatch-path-mini"]["x"]) - 1
+    wait_for_server_step(page, k)
+    page.wait_for_function("() => Bokeh.documents[0].is_idle")
+    drawn = page.evaluate(SNAPSHOT_JS, DRAWN)
+    assert f"<b>Step {k} of 150</b>" in drawn["status"]
+    assert shown == drawn
+    clean(page)
+
+
+def test_changing_a_setting_while_playing_stops_where_it_was(page, server_url):
     open_lesson(page, server_url)
     page.get_by_role("button", name="Play", exact=True).click()
     wait_for_data(page, "minibatch-path-sgd", "d.x.length > 5")
+    set_widget_value(page, "Batch size", 16)
+    page.get_by_role("button", name="Play", exact=True).wait_for()
+    wait_for_data(page, "linefit-batch", "d.x.length === 16")
+    k = widget_value(page, "Step shown")
+    assert k >= 5
+    wait_for_server_step(page, k)
+    assert path_length(page) == k + 1
+    assert "Mini-batch (16)" in server_status(page)
+    # the followed path is a setting too
+    page.get_by_role("button", name="Play", exact=True).click()
+    wait_for_data(page, "minibatch-path-sgd", f"d.x.length > {k + 4}")
+    page.get_by_role("button", name="SGD", exact=True).click()
+    page.get_by_role("button", name="Play", exact=True).wait_for()
+    wait_for_data(page, "linefit-batch", "d.x.length === 1")
+    k = widget_value(page, "Step shown")
+    wait_for_server_step(page, k)
+    assert path_length(page) == k + 1
+    clean(page)
+
+
+def test_a_tap_while_playing_stops_and_starts_over_from_the_tap(page, server_url):
+    open_lesson(page, server_url)
+    page.get_by_role("button", name="Play", exact=True).click()
+    wait_for_data(page, "minibatch-path-sgd", "d.x.length > 5")
+    target = page.evaluate(
+        """() => {
+            const fig = Bokeh.documents[0].get_model_by_name('minibatch-figure');
+            const view = Bokeh.index.find_one(fig);
+            const canvas = view.canvas_view.el.getBoundingClientRect();
+            return {x: canvas.left + view.frame.x_scale.compute(3.5),
+                    y: canvas.top + view.frame.y_scale.compute(-1.0)};
+        }"""
+    )
+    page.mouse.click(target["x"], target["y"])
+    page.get_by_role("button", name="Play", exact=True).wait_for()  # the server stopped it
+    wait_for_data(page, "minibatch-path-sgd", "Math.abs(d.x[0] - 3.5) < 0.1")
+    wait_for_server_step(page, 0)
+    for name in PATHS:
+        assert path_length(page, name) == 1
+    page.wait_for_function("() => Bokeh.documents[0].is_idle")
+    assert path_length(page) == 1  # no frame of the old Play came after
+    clean(page)
+
+
+def test_a_diverging_play_never_draws_a_non_finite_value(page, server_url):
+    open_lesson(page, server_url)
+    # the Learning rate slider's typed box (an EditableFloatSlider: its models have no title)
+    assert page.evaluate("""() => {
+        for (const m of Bokeh.documents[0]._all_models.values())
+            if (m.type === 'Spinner' && m.value === 0.2 && m.step === 0.005) {
+                m.value = 1.0; return true;
+            }
+        return false;
+    }""")
+    page.wait_for_function(
+        "() => Bokeh.documents[0].get_model_by_name('minibatch-trajectory')"
+        ".tags[0].paths[0].diverged_at === 30")
+    page.get_by_role("button", name="Play", exact=True).click()
+    expect(page.locator(".minibatch-status")).to_contain_text(
+        "Full batch: diverged at step 30", timeout=20_000)
     page.get_by_role("button", name="Pause", exact=True).click()
     page.get_by_role("button", name="Play", exact=True).wait_for()
-    count = len(model_property(page, "minibatch-path-sgd", "data")["x"])
-    page.get_by_role("button", name="Reset", exact=True).click()
-    wait_for_data(page, "minibatch-path-sgd", "d.x.length === 1")
-    assert count > 5
+    snapshot = page.evaluate(SNAPSHOT_JS, DRAWN)
+    assert len(snapshot["minibatch-path-full"]["x"]) == 30
+    for name in DRAWN:
+        for column, values in snapshot[name].items():
+            if column != "in_batch":
+                assert all(math.isfinite(v) for v in values), (name, column)
     clean(page)
+
+
+@pytest.mark.parametrize(("value", "digits"), [
+    (0.125, 2), (-0.125, 2), (0.375, 2), (2.5, 0), (-0.0, 3), (-0.0001, 3), (3.63095, 4),
+    (1234.5678, 3), (-2.0004999999999997, 3), (0.00015, 4),
+])
+def test_the_browsers_numbers_are_the_servers(page, server_url, value, digits):
+    page.goto(server_url + "liveness")
+    got = page.evaluate("([v, d]) => (v + 0).toFixed(d).replace('-', '\\u2212')",
+                        [value, digits])
+    assert got == _signed(value, digits)
 
 
 def test_schedule_picker_redraws_eta_and_batch_size_changes_the_batch(page, server_url):
     open_lesson(page, server_url)
     wait_for_data(page, "schedule-curve", "d.lr.every(v => Math.abs(v - 0.2) < 1e-12)")
-    set_value(page, "Schedule", "Cosine")
+    set_widget_value(page, "Schedule", "Cosine")
     wait_for_data(page, "schedule-curve", "d.lr[d.lr.length - 1] < 1e-3 && d.lr[0] === 0.2")
-    set_value(page, "Batch size", 16)
+    set_widget_value(page, "Batch size", 16)
     wait_for_data(page, "linefit-batch", "d.x.length === 16")
     clean(page)
 
