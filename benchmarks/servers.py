@@ -29,9 +29,9 @@ def free_port():
 class Server:
     """One server process (and, with num_procs > 1, its forked workers)."""
 
-    def __init__(self, kind, num_procs=1):
+    def __init__(self, kind, num_procs=1, port=None):
         self.kind, self.num_procs = kind, num_procs
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         if kind == "app":
             command = [str(Path(sys.executable).with_name("downhill")), "--port", str(self.port),
