@@ -124,12 +124,7 @@ def capture(key, lesson):
         defaults = {"landscape": "bowl", "optimizer": "sgd", "learning_rate": surface.lr,
                     "hyperparameters": {}, "racers": [], "start": tuple(surface.start),
                     "steps": 100, "shown": 0, "speed": 10}
-        for name in DESCENT_PARAMS:
-            value = getattr(lesson, name)
-            if name == "start":
-                value = tuple(float(v) for v in value)
-            if value != defaults[name]:
-                settings[name] = value
+        settings = _changed(lesson, DESCENT_PARAMS, defaults)
     elif key == "backprop":
         default_expression, default_inputs = next(iter(CIRCUIT_PRESETS.values()))
         if lesson.expression != default_expression:
@@ -144,12 +139,20 @@ def capture(key, lesson):
         defaults = {name: lesson.param[name].default for name in STOCHASTIC_PARAMS}
         defaults.update(learning_rate=float(surface.lr),
                         start=tuple(float(v) for v in surface.start))
-        for name in STOCHASTIC_PARAMS:
-            value = getattr(lesson, name)
-            if name == "start":
-                value = tuple(float(v) for v in value)
-            if value != defaults[name]:
-                settings[name] = value
+        settings = _changed(lesson, STOCHASTIC_PARAMS, defaults)
+    return settings
+
+
+def _changed(lesson, names, defaults):
+    """The lesson's parameters among `names` whose value differs from `defaults` (a start
+    point compares as a tuple of floats)."""
+    settings = {}
+    for name in names:
+        value = getattr(lesson, name)
+        if name == "start":
+            value = tuple(float(v) for v in value)
+        if value != defaults[name]:
+            settings[name] = value
     return settings
 
 
