@@ -67,8 +67,8 @@ ZOOM_TOOLS = ("pan", "wheel_zoom", "reset", "save")
 SLOPE_CURVE_W = np.linspace(*landscapes.curve("square").bounds, 301)
 SECANT_CURVE_W = np.linspace(0.85, 1.2, 121)
 DESCENT_CURVE_W = np.linspace(*landscapes.curve("shifted").bounds, 301)
-for _grid in (SLOPE_CURVE_W, SECANT_CURVE_W, DESCENT_CURVE_W):
-    _grid.flags.writeable = False
+for _ws in (SLOPE_CURVE_W, SECANT_CURVE_W, DESCENT_CURVE_W):
+    _ws.flags.writeable = False
 
 
 def forward_difference(loss, w, h):
@@ -154,14 +154,19 @@ class Derivative(pn.viewable.Viewer):
     def _source(self, columns, name=None):
         return self._shared.source(columns, name)
 
+    def _draw_curve(self, fig, curve, ws, name=None):
+        """The loss curve L(w) over `ws`, in the lesson's curve style; returns the renderer."""
+        source = self._source({"w": ws, "loss": curve.loss(ws)}, name)
+        return self._draw(fig, source, Line(x="w", y="loss", line_color=theme.CURVE_COLOR,
+                                            line_width=2.5))
+
     def _build_slope_figure(self):
         lo, hi = self.curve.bounds
         fig = self._figure("derivative-figure", "L(w) = w² with its tangent and secant",
                            theme.CURVE_FIGURE_WIDTH, theme.CURVE_FIGURE_HEIGHT,
                            (lo, hi), (-1.2, 9.5))
-        self.curve_source = self._source(
-            {"w": SLOPE_CURVE_W, "loss": self.curve.loss(SLOPE_CURVE_W)}, "derivative-curve"
-        )
+        curve = self._draw_curve(fig, self.curve, SLOPE_CURVE_W, "derivative-curve")
+        self.curve_source = curve.data_source
         self.tangent_source = self._source({"w": [], "loss": []}, "tangent-line")
         self.secant_source = self._source({"w": [], "loss": []}, "secant-line")
         self.point_source = self._source({"w": [], "loss": []}, "derivative-point")
@@ -169,8 +174,6 @@ class Derivative(pn.viewable.Viewer):
         self.step_arrow_source = self._source(
             {"x0": [], "y0": [], "x1": [], "y1": []}, "step-arrow"
         )
-        curve = self._draw(fig, self.curve_source, Line(
-            x="w", y="loss", line_color=theme.CURVE_COLOR, line_width=2.5))
         secant = self._draw(fig, self.secant_source, Line(
             x="w", y="loss", line_color=theme.SECANT_COLOR, line_width=2,
             line_dash="dashed"))
@@ -222,9 +225,7 @@ class Derivative(pn.viewable.Viewer):
         fig = self._figure("secant-figure", "Secants at w = 1 (zoomed in)",
                            theme.SMALL_FIGURE_WIDTH, theme.SMALL_FIGURE_HEIGHT,
                            (0.96, 1.13), (0.9, 1.3), tools=("save",))
-        self._draw(fig, self._source({"w": SECANT_CURVE_W, "loss": self.curve.loss(
-            SECANT_CURVE_W)}), Line(x="w", y="loss", line_color=theme.CURVE_COLOR,
-                                    line_width=2.5))
+        self._draw_curve(fig, self.curve, SECANT_CURVE_W)
         loss_at = float(self.curve.loss(SECANT_AT))
         slopes = [float(forward_difference(self.curve.loss, SECANT_AT, h)) for h in SECANT_STEPS]
         self.secant_slopes = dict(zip(SECANT_STEPS, slopes, strict=True))
@@ -268,9 +269,7 @@ class Derivative(pn.viewable.Viewer):
         fig = self._figure("descent1d-figure", "Gradient descent on L(w) = (w − 3)²",
                            theme.CURVE_FIGURE_WIDTH, theme.SMALL_FIGURE_HEIGHT + 20,
                            (lo, hi), (-1.5, 27.0))
-        self._draw(fig, self._source({"w": DESCENT_CURVE_W, "loss": self.descent_curve.loss(
-            DESCENT_CURVE_W)}), Line(x="w", y="loss", line_color=theme.CURVE_COLOR,
-                                     line_width=2.5))
+        self._draw_curve(fig, self.descent_curve, DESCENT_CURVE_W)
         self.descent_source = self._source({"w": [], "loss": [], "step": []}, "descent1d-path")
         self._draw(fig, self.descent_source, Line(
             x="w", y="loss", line_color=theme.DESCENT_1D_COLOR, line_width=1.5,

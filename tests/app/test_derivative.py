@@ -144,3 +144,67 @@ def test_slope_text_is_dark_orange_with_wcag_aa_contrast_on_white():
     assert theme.TANGENT_TEXT_COLOR in lesson.slope_readout.object
     assert theme.TANGENT_COLOR not in lesson.slope_readout.object
     assert _wcag_contrast_on_white(theme.TANGENT_TEXT_COLOR) >= 4.5
+
+
+# ---------------------------------------------------------------- a lean page (issue 5)
+
+
+def _figures(lesson):
+    return [lesson.slope_figure, lesson.error_figure, lesson.secant_figure,
+            lesson.descent_figure]
+
+
+def test_the_four_figures_need_at_most_150_bokeh_models():
+    # Every model costs server CPU to build, add to the document and serialize for each new
+    # page; figure() and fig.line() made 259 for the same drawing.
+    lesson = Derivative()
+    models = set().union(*(fig.references() for fig in _figures(lesson)))
+    assert len(models) <= 150
+
+
+def test_renderers_carry_only_their_glyph_and_share_a_view_per_source():
+    from bokeh.models import GlyphRenderer
+
+    lesson = Derivative()
+    renderers = [r for fig in _figures(lesson) for r in fig.renderers
+                 if isinstance(r, GlyphRenderer)]
+    assert len(renderers) == 17
+    for renderer in renderers:
+        # BokehJS derives these looks; nothing in lesson 1 selects, legends hide.
+        assert renderer.nonselection_glyph == "auto" and renderer.muted_glyph == "auto"
+        assert renderer.selection_glyph == "auto" and renderer.hover_glyph is None
+    path = [r for r in renderers if r.data_source is lesson.descent_source]
+    assert len(path) == 2 and path[0].view is path[1].view
+    assert len({id(r.view) for r in renderers}) == 16
+
+
+def test_figures_share_their_stateless_parts_but_pages_never_share_models():
+    lesson, other = Derivative(), Derivative()
+    figures = _figures(lesson)
+    linear = [fig for fig in figures if fig is not lesson.error_figure]
+    assert len({id(fig.x_scale) for fig in linear} | {id(fig.y_scale) for fig in linear}) == 1
+    tickers = {id(axis.ticker) for fig in linear for axis in (*fig.below, *fig.left)}
+    assert len(tickers) == 1
+    assert lesson.error_figure.x_scale is lesson.error_figure.y_scale  # the log scale
+    sources = [lesson.curve_source, lesson.tangent_source, lesson.error_forward_source,
+               lesson.secants_source, lesson.descent_source]
+    assert len({id(source.selected) for source in sources}) == 1
+    assert list(lesson.curve_source.selected.indices) == []
+    mine = set().union(*(fig.references() for fig in figures))
+    theirs = set().union(*(fig.references() for fig in _figures(other)))
+    assert not {model.id for model in mine} & {model.id for model in theirs}
+
+
+def test_legends_name_their_lines_and_hide_them_on_click():
+    lesson = Derivative()
+    legend, = [item for item in lesson.slope_figure.center if type(item).__name__ == "Legend"]
+    assert legend.click_policy == "hide"
+    assert legend.location == "top_center"
+    sources = {item.label.value: item.renderers[0].data_source for item in legend.items}
+    assert sources == {"L(w) = w²": lesson.curve_source, "secant (central, h)":
+                       lesson.secant_source, "tangent, slope 2w": lesson.tangent_source}
+    secant_legend, = [item for item in lesson.secant_figure.center
+                      if type(item).__name__ == "Legend"]
+    first, second = (item.label for item in secant_legend.items)
+    assert first.field == "label" and second.value == "tangent: slope 2"  # one entry per h
+    assert secant_legend.items[0].renderers[0].data_source is lesson.secants_source
