@@ -240,7 +240,8 @@ function start() {
     // New runs (a setting changed) or another followed path: stop where Play is and report
     // the step; the server draws it with the new settings.
     if (traj.data !== runs || follow.active !== path) { stop(true); return; }
-    const k = Math.min(last(), k0 + Math.floor((now - t0) / STEP_MS));
+    // A frame's timestamp is when the frame began, which can precede t0: never step back.
+    const k = Math.min(last(), k0 + Math.max(0, Math.floor((now - t0) / STEP_MS)));
     if (k !== st.k) { st.k = k; reveal(k); }
     if (k >= last()) { stop(true); return; }
     st.raf = requestAnimationFrame(frame);

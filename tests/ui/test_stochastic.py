@@ -152,6 +152,29 @@ def test_play_animates_in_the_browser_without_the_server(page, server_url):
     clean(page)
 
 
+def test_play_never_steps_back_when_a_frame_began_before_the_click(page, server_url):
+    open_lesson(page, server_url)
+    page.get_by_role("button", name="Step", exact=True).click()
+    wait_for_server_step(page, 1)
+    # Frame timestamps are when a frame began; make every one precede the click's clock.
+    page.evaluate("""() => {
+        const now = performance.now.bind(performance);
+        performance.now = () => now() + 500;
+        window.__lengths = [];
+        const watch = () => {
+            const m = Bokeh.documents[0].get_model_by_name('minibatch-path-sgd');
+            window.__lengths.push(m.data.x.length);
+            requestAnimationFrame(watch);
+        };
+        requestAnimationFrame(watch);
+    }""")
+    page.get_by_role("button", name="Play", exact=True).click()
+    wait_for_data(page, "minibatch-path-sgd", "d.x.length > 4")
+    lengths = page.evaluate("() => window.__lengths")
+    assert min(lengths) == 2  # Play went on from step 1, never back
+    clean(page)
+
+
 def test_what_play_shows_equals_what_the_server_draws(page, server_url):
     open_lesson(page, server_url)
     set_widget_value(page, "Batch size", 5)
