@@ -21,7 +21,6 @@ from bokeh.models import (
     BasicTickFormatter,
     ColorBar,
     ColumnDataSource,
-    Div,
     LinearColorMapper,
     LinearScale,
     LogColorMapper,
@@ -130,6 +129,19 @@ def loss_axis_range(curves, log):
     return low - margin, high + margin
 
 
+def snapped_loss_range(low, high, log):
+    """The loss axis' range widened to whole decades (log) or to a round step (linear).
+
+    Nearby starts then share one range: the axes stay put from tap to tap (steadier to read,
+    and an axis whose tick labels change width makes BokehJS lay out the whole page again).
+    """
+    if log:  # a long run's loss gap can underflow to the smallest floats (or 0 when halved)
+        low, high = max(low, 1e-300), max(high, 1e-300)
+        return 10.0 ** math.floor(math.log10(low)), 10.0 ** math.ceil(math.log10(high))
+    step = 10.0 ** math.floor(math.log10(high - low)) if high > low else 1.0
+    return math.floor(low / step) * step, math.ceil(high / step) * step
+
+
 def arrow_tips(points, grads, length):
     """Where the fixed-length arrow along −∇L ends, for each point (NaN where ∇L is 0 or NaN)."""
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -212,15 +224,12 @@ const st = traj._downhill || (traj._downhill = {playing: false, k: 0, raf: null}
   show_status("<div class='downhill-status'>" + lines.join('') + "</div>");
 }
 function show_status(html) {
-  // Write into the Div's element: changing the model's text would re-render the Div and
-  // re-lay-out the page on every frame (a third of the frame budget). The server sets the
-  // model's text when the animation stops.
-  const view = window.Bokeh && Bokeh.index.find_one(status);
-  if (view != null && view.markup_el != null) {
-    view.markup_el.innerHTML = html;
-  } else {
-    status.setv({text: html}, {sync: false});
-  }
+  // Panel's HTML model holds its text HTML-escaped, as the server sends it; a new text only
+  // replaces the pane's innerHTML (no page layout). The server sets the same text when the
+  // animation stops.
+  const escaped = html.replace(/[&<>"']/g, c => ({'&': '&amp;', '<': '&lt;', '>': '&gt;',
+                                                   '"': '&quot;', "'": '&#x27;'})[c]);
+  status.setv({text: escaped}, {sync: false});
 }
 function ended(k) {
   const d = traj.data;
@@ -273,6 +282,27 @@ MESSAGE_CSS = """
 """
 
 
+class NamedHTML(pn.pane.HTML):
+    """An HTML pane whose Bokeh model carries a stable `name` (a test handle, app/README.md).
+
+    The status changes on every tap, step and η change, so it is an HTML pane rather than a
+    Bokeh Div: BokehJS (3.10) answers any change to a Div by re-rendering it and laying out
+    the whole page again (MarkupView.rerender → compute_layout of the layout root, which
+    measures every figure anew), while Panel's HTML view only replaces its innerHTML. The
+    model's `text` is the HTML, escaped (Panel's HTML model unescapes it in the browser).
+    """
+
+    model_name = param.String(default="", doc="The Bokeh model's name")
+
+    priority = False  # never chosen by pn.panel() for an arbitrary object
+    _rename = {"model_name": None}
+
+    def _get_model(self, doc, root=None, parent=None, comm=None):
+        model = super()._get_model(doc, root, parent, comm)
+        model.name = self.model_name
+        return model
+
+
 class GradientDescent(pn.viewable.Viewer):
     """Lesson 2: gradient descent (and its adaptive cousins) on a 2-D loss landscape.
 
@@ -298,6 +328,7 @@ class GradientDescent(pn.viewable.Viewer):
         params.setdefault("learning_rate", chosen.lr)
         super().__init__(**params)
         self.runs = []
+        self._trajectory = {}
         self._updating = False
         self._build_landscape_figure()
         self._build_loss_figure()
@@ -500,8 +531,8 @@ class GradientDescent(pn.viewable.Viewer):
         self.race_choice.param.watch(self._on_race_choice, "value")
         self.hyper_box = pn.GridBox(ncols=2, sizing_mode="stretch_width")
         self._build_hyper_widgets()
-        self.status = Div(text="", name="landscape-status", stylesheets=[STATUS_CSS],
-                          sizing_mode="stretch_width")
+        self.status = NamedHTML("", model_name="landscape-status", stylesheets=[STATUS_CSS],
+                                sizing_mode="stretch_width", margin=(5, 10))
         self.landscape_info = pn.pane.HTML("", sizing_mode="stretch_width", margin=(0, 10),
                                            stylesheets=[STATUS_CSS])
 
@@ -766,18 +797,21 @@ class GradientDescent(pn.viewable.Viewer):
                 self.shown = self.steps
             finally:
                 self._updating = False
+        self._trajectory = data
+        log = chosen.min_value is not None
+        low, high = snapped_loss_range(*loss_axis_range(
+            [data[f"lossplot{slot}"] for slot in range(len(self.runs))], log=log), log=log)
+        # Panel sends each model change as a message of its own, and the browser may paint
+        # between two messages: what the student looks at (the path) goes first, the whole
+        # precomputed trajectory (only Play reads it) last.
         with pn.io.hold():
+            self.start_source.data = {"x": [start[0]], "y": [start[1]]}
+            self._reveal()
             self.loss_figure.x_range.update(start=0, end=int(self.steps))
-            low, high = loss_axis_range(
-                [data[f"lossplot{slot}"] for slot in range(len(self.runs))],
-                log=chosen.min_value is not None,
-            )
             self.loss_figure.y_range.update(start=low, end=high)
+            self._label_racers()
             self.trajectory_source.tags = tags
             self.trajectory_source.data = data
-            self.start_source.data = {"x": [start[0]], "y": [start[1]]}
-            self._label_racers()
-            self._reveal()
 
     def racer_label(self, slot):
         name = self.racer_names()[slot]
@@ -788,7 +822,9 @@ class GradientDescent(pn.viewable.Viewer):
         loss_items = {item.renderers[0]: item for item in self.loss_figure.legend.items}
         for slot in range(MAX_RACERS):
             active = slot < len(self.runs)
-            label = self.racer_label(slot) if active else f"racer {slot + 1}"
+            # The optimizer's name only: η is in the status line beside it. A legend entry
+            # that changes size with every η makes BokehJS lay out the whole page again.
+            label = optimizer_title(self.racer_names()[slot]) if active else f"racer {slot + 1}"
             for renderer, items in (
                 (self.path_renderers[slot], legend_items),
                 (self.loss_renderers[slot], loss_items),
@@ -801,7 +837,7 @@ class GradientDescent(pn.viewable.Viewer):
     def _reveal(self):
         """Put the first `shown` steps of every path on screen, with the arrow and status."""
         k = int(self.shown)
-        data = self.trajectory_source.data
+        data = self._trajectory
         lines = []
         with pn.io.hold():
             for slot in range(MAX_RACERS):
@@ -818,9 +854,10 @@ class GradientDescent(pn.viewable.Viewer):
                         float(run.losses[k]), float(data[f"gnorm{slot}"][k]),
                         int(run.diverged_at),
                     ))
-                else:
-                    self.path_sources[slot].data = {"x": [], "y": []}
-                    self.loss_sources[slot].data = {"step": [], "loss": []}
+                else:  # an idle racer's sources stay empty; resending them costs a repaint
+                    for source in (self.path_sources[slot], self.loss_sources[slot]):
+                        if any(len(column) for column in source.data.values()):
+                            source.data = {name: [] for name in source.data}
             tip = (data["ax0"][k], data["ay0"][k])
             if np.isfinite(tip).all():
                 point = self.runs[0].points[k]
@@ -829,7 +866,7 @@ class GradientDescent(pn.viewable.Viewer):
                 }
             else:
                 self.arrow_source.data = {"x0": [], "y0": [], "x1": [], "y1": []}
-            self.status.text = f"<div class='downhill-status'>{''.join(lines)}</div>"
+            self.status.object = f"<div class='downhill-status'>{''.join(lines)}</div>"
 
     # ------------------------------------------------------------------- layout
 
@@ -860,7 +897,7 @@ class GradientDescent(pn.viewable.Viewer):
             sizing_mode="stretch_width",
         )
         side = pn.Column(
-            pn.pane.Bokeh(self.status, sizing_mode="stretch_width"),
+            self.status,
             self.loss_figure,
             explanation,
             sizing_mode="stretch_width",

@@ -1,9 +1,12 @@
 """Lesson 2 without a browser: taps, steps, η, racers, divergence, bad input."""
 
+import html
 import math
 
 import numpy as np
 import pytest
+from bokeh.document import Document
+from bokeh.document.events import ColumnDataChangedEvent, ModelChangedEvent
 from bokeh.events import DoubleTap, Tap
 
 import landscapes
@@ -15,6 +18,7 @@ from app.descent import (
     check_learning_rate,
     fmt,
     loss_for_log_axis,
+    snapped_loss_range,
 )
 
 
@@ -29,17 +33,17 @@ def test_defaults_are_the_bowl_from_4_3_with_eta_0_1_and_sgd():
     assert lesson.start == (4.0, 3.0)
     assert lesson.start_source.data == {"x": [4.0], "y": [3.0]}
     assert path(lesson).tolist() == [[4.0, 3.0]]
-    assert "(x, y) = (4, 3)" in lesson.status.text and "loss <b>43</b>" in lesson.status.text
+    assert "(x, y) = (4, 3)" in lesson.status.object and "loss <b>43</b>" in lesson.status.object
 
 
 def test_one_step_lands_on_3_2_1_2_and_the_status_shows_it():
     lesson = GradientDescent()
     lesson.step()
     assert np.allclose(path(lesson), [[4.0, 3.0], [3.2, 1.2]], rtol=0, atol=1e-15)
-    assert "step <b>1</b>" in lesson.status.text
-    assert "(x, y) = (3.2, 1.2)" in lesson.status.text
-    assert "loss <b>14.56</b>" in lesson.status.text
-    assert "|∇L| 9.633" in lesson.status.text  # |(6.4, 7.2)|
+    assert "step <b>1</b>" in lesson.status.object
+    assert "(x, y) = (3.2, 1.2)" in lesson.status.object
+    assert "loss <b>14.56</b>" in lesson.status.object
+    assert "|∇L| 9.633" in lesson.status.object  # |(6.4, 7.2)|
     assert lesson.loss_sources[0].data["loss"].tolist() == pytest.approx([43.0, 14.56])
 
 
@@ -82,7 +86,7 @@ def test_changing_eta_recomputes_the_path_from_the_same_start_at_once():
 def test_eta_0_4_diverges_at_step_45_and_nothing_infinite_reaches_a_plot():
     lesson = GradientDescent(learning_rate=0.4)
     lesson.shown = 60
-    assert "diverged at step 45" in lesson.status.text
+    assert "diverged at step 45" in lesson.status.object
     p = path(lesson)
     assert np.isfinite(p[:45]).all() and np.isnan(p[45:]).all()
     for source in (*lesson.path_sources, *lesson.loss_sources, lesson.trajectory_source,
@@ -113,8 +117,9 @@ def test_racers_each_get_a_path_a_loss_curve_and_a_legend_entry():
     assert len(lesson.runs) == MAX_RACERS
     labels = [item.label["value"] for item in lesson.landscape_figure.legend.items
               if item.visible]
-    assert labels[1:5] == ["SGD, η = 0.1", "Momentum, η = 0.1", "Adam, η = 0.1",
-                           "Lion, η = 0.1"]
+    assert labels[1:5] == ["SGD", "Momentum", "Adam", "Lion"]
+    assert [tag["label"] for tag in lesson.trajectory_source.tags] == [
+        "SGD, η = 0.1", "Momentum, η = 0.1", "Adam, η = 0.1", "Lion, η = 0.1"]
     for slot in range(MAX_RACERS):
         assert len(lesson.path_sources[slot].data["x"]) == 11
         assert lesson.path_renderers[slot].visible
@@ -254,9 +259,72 @@ def test_fmt_prints_four_significant_digits_without_noise():
 def test_loss_axis_covers_the_whole_precomputed_path():
     lesson = GradientDescent()
     y_range = lesson.loss_figure.y_range
-    assert (y_range.start, y_range.end) == (pytest.approx(np.nanmin(lesson.runs[0].losses) / 2),
-                                            pytest.approx(86.0))
+    # Whole decades around [min / 2, 2 · 43]: from (4, 3) the loss starts at 43.
+    low = 10.0 ** np.floor(np.log10(np.nanmin(lesson.runs[0].losses) / 2))
+    assert (y_range.start, y_range.end) == (pytest.approx(low), pytest.approx(100.0))
     lesson.landscape = "saddle"
     losses = lesson.runs[0].losses
     assert lesson.loss_figure.y_range.start < np.nanmin(losses)
     assert lesson.loss_figure.y_range.end > np.nanmax(losses)
+
+
+def test_loss_ranges_snap_to_decades_on_a_log_axis_and_to_round_steps_on_a_linear_one():
+    assert snapped_loss_range(0.0031, 86.0, log=True) == (0.001, 100.0)
+    assert snapped_loss_range(1e-12, 1.0, log=True) == (pytest.approx(1e-12), 1.0)
+    assert snapped_loss_range(0.0, 1.0, log=True) == (pytest.approx(1e-300), 1.0)  # underflow
+    assert snapped_loss_range(-23.4, 41.2, log=False) == (-30.0, 50.0)
+    assert snapped_loss_range(0.12, 0.57, log=False) == (pytest.approx(0.1), pytest.approx(0.6))
+    assert snapped_loss_range(2.0, 2.0, log=False) == (2.0, 2.0)
+
+
+def test_a_long_budget_whose_loss_underflows_still_gets_a_log_axis():
+    lesson = GradientDescent()
+    lesson.steps = 2000
+    assert len(lesson.trajectory_source.data["step"]) == 2001
+    assert 0 < lesson.loss_figure.y_range.start < lesson.loss_figure.y_range.end == 100.0
+
+
+def test_nearby_starts_keep_the_loss_axis_where_it_was():
+    lesson = GradientDescent()
+    before = (lesson.loss_figure.y_range.start, lesson.loss_figure.y_range.end)
+    lesson.place_start(4.1, 2.9)
+    assert (lesson.loss_figure.y_range.start, lesson.loss_figure.y_range.end) == before
+
+
+def test_the_status_is_an_html_pane_named_landscape_status_holding_escaped_html():
+    lesson = GradientDescent()
+    root = lesson.__panel__().get_root(Document())
+    model = root.select_one({"name": "landscape-status"})
+    assert model is not None and "BkDiv" not in type(model).__name__
+    assert html.unescape(model.text) == lesson.status.object
+    lesson.step()
+    assert "step <b>1</b>" in html.unescape(model.text)
+
+
+def test_a_new_eta_leaves_the_legend_labels_alone():
+    lesson = GradientDescent()
+    lesson.race_choice.value = ["adam"]
+    items = [item for item in lesson.landscape_figure.legend.items if item.visible]
+    labels = [item.label["value"] for item in items]
+    lesson.learning_rate = 0.05
+    assert [item.label["value"] for item in items] == labels == ["minimum", "SGD", "Adam",
+                                                                 "start (tap to move)"]
+    assert "η = 0.05" in lesson.status.object
+
+
+def test_a_tap_changes_the_path_before_the_trajectory_and_the_axes():
+    """Each change travels as a message of its own; the path the student watches goes first."""
+    lesson = GradientDescent()
+    doc = Document()
+    doc.add_root(lesson.__panel__().get_root(doc))
+    changed = []
+
+    def record(event):
+        if isinstance(event, ColumnDataChangedEvent | ModelChangedEvent):
+            changed.append(event.model.name or type(event.model).__name__)
+
+    doc.on_change(record)
+    lesson.place_start(-2.0, 1.0)
+    assert changed.index("landscape-path") < changed.index("landscape-trajectory")
+    assert changed.index("landscape-start") < changed.index("landscape-trajectory")
+    assert "loss-curve-2" not in changed  # idle racers' empty sources are not sent again

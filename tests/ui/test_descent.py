@@ -1,5 +1,6 @@
 """Lesson 2 in real Chromium: click to place the start, step, change η, play, diverge."""
 
+import html
 import math
 
 from app.descent import FMT_JS, fmt
@@ -22,7 +23,22 @@ def open_lesson(page, server_url):
 
 
 def status_text(page):
-    return model_property(page, "landscape-status", "text")
+    """The status pane's HTML (Panel's HTML model holds it escaped)."""
+    return html.unescape(model_property(page, "landscape-status", "text"))
+
+
+def wait_for_status(page, fragment, timeout=15_000):
+    """Wait until the status pane's HTML contains `fragment`."""
+    page.wait_for_function(
+        """fragment => {
+            const m = Bokeh.documents[0].get_model_by_name('landscape-status');
+            const decoder = document.createElement('textarea');
+            decoder.innerHTML = m.text;
+            return decoder.value.includes(fragment);
+        }""",
+        arg=fragment,
+        timeout=timeout,
+    )
 
 
 def test_a_real_click_moves_the_start_to_the_clicked_point(page, server_url):
@@ -52,10 +68,7 @@ def test_step_downhill_adds_the_point_3_2_1_2_and_the_status_says_so(page, serve
     wait_for_data(page, "landscape-path", "d.x.length === 2")
     path = model_property(page, "landscape-path", "data")
     assert math.isclose(path["x"][1], 3.2) and math.isclose(path["y"][1], 1.2)
-    page.wait_for_function(
-        "() => Bokeh.documents[0].get_model_by_name('landscape-status').text"
-        ".includes('(3.2, 1.2)')"
-    )
+    wait_for_status(page, "(3.2, 1.2)")
     assert "step <b>1</b>" in status_text(page)
     assert page.recorder.console_errors == []
 
@@ -84,11 +97,7 @@ def test_a_typed_learning_rate_of_0_4_diverges_while_playing(page, server_url):
     wait_for_data(page, "landscape-trajectory", "d.x0.slice(0, 60).some(v => isNaN(v))")
     set_widget_value(page, "Speed (steps/s)", 60)
     page.get_by_role("button", name="Play").click()
-    page.wait_for_function(
-        "() => Bokeh.documents[0].get_model_by_name('landscape-status').text"
-        ".includes('diverged at step')",
-        timeout=20_000,
-    )
+    wait_for_status(page, "diverged at step", timeout=20_000)
     assert "diverged at step 45" in status_text(page)
     path = model_property(page, "landscape-path", "data")
     assert all(math.isnan(x) for x in path["x"][45:])
@@ -111,7 +120,7 @@ def test_play_reveals_steps_in_the_browser_and_pause_tells_the_server(page, serv
     # The server took over where the browser stopped: one more step is step shown + 1.
     page.get_by_role("button", name="Step downhill").click()
     wait_for_data(page, "landscape-path", f"d.x.length === {shown + 2}")
-    assert f"step <b>{shown + 1}</b>" in status_text(page)
+    wait_for_status(page, f"step <b>{shown + 1}</b>")
 
 
 def test_a_negative_typed_learning_rate_is_refused_with_a_message(page, server_url):
@@ -131,7 +140,7 @@ def test_reset_goes_back_to_the_start(page, server_url):
         wait_for_data(page, "landscape-path", f"d.x.length === {count}")
     page.get_by_role("button", name="Reset").click()
     wait_for_data(page, "landscape-path", "d.x.length === 1")
-    assert "step <b>0</b>" in status_text(page)
+    wait_for_status(page, "step <b>0</b>")
 
 
 def test_play_sends_nothing_to_the_server_until_it_stops(page, server_url):
