@@ -224,12 +224,16 @@ const st = traj._downhill || (traj._downhill = {playing: false, k: 0, raf: null}
   show_status("<div class='downhill-status'>" + lines.join('') + "</div>");
 }
 function show_status(html) {
-  // Panel's HTML model holds its text HTML-escaped, as the server sends it; a new text only
-  // replaces the pane's innerHTML (no page layout). The server sets the same text when the
-  // animation stops.
-  const escaped = html.replace(/[&<>"']/g, c => ({'&': '&amp;', '<': '&lt;', '>': '&gt;',
-                                                   '"': '&quot;', "'": '&#x27;'})[c]);
-  status.setv({text: escaped}, {sync: false});
+  // Write into the pane's element (what Panel's HTML view does with a new text, minus the
+  // model change and the parsing). The server sets the model's text when the animation stops.
+  const view = window.Bokeh && Bokeh.index.find_one(status);
+  if (view != null && view.container != null) {
+    view.container.innerHTML = html;
+  } else {  // Panel's HTML model holds its text HTML-escaped, as the server sends it
+    const escaped = html.replace(/[&<>"']/g, c => ({'&': '&amp;', '<': '&lt;', '>': '&gt;',
+                                                     '"': '&quot;', "'": '&#x27;'})[c]);
+    status.setv({text: escaped}, {sync: false});
+  }
 }
 function ended(k) {
   const d = traj.data;
@@ -260,7 +264,9 @@ function frame(now) {
   if (!st.playing) return;
   if (speed.value !== rate) { t0 = now; k0 = st.k; rate = speed.value; }
   const last = traj.data.step.length - 1;
-  const k = Math.min(last, k0 + Math.floor((now - t0) * rate / 1000));
+  // A frame's timestamp is when the frame began, which can be before the click that started
+  // the animation (Chrome runs input handlers inside the frame): never step backwards.
+  const k = Math.min(last, k0 + Math.floor(Math.max(0, now - t0) * rate / 1000));
   if (k !== st.k) { st.k = k; reveal(k); }
   if (ended(k)) { stop(); return; }
   st.raf = requestAnimationFrame(frame);

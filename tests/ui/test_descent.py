@@ -203,3 +203,27 @@ def test_dragging_the_learning_rate_slider_with_the_mouse_changes_the_path(page,
     # A larger η: the first step from (4, 3) now lands left of x = 3.2.
     wait_for_data(page, "landscape-path", "d.x.length === 3 && d.x[1] < 3.19")
     assert model_property(page, "landscape-path", "data")["x"][0] == 4.0
+
+
+def test_play_advances_even_when_the_first_frame_began_before_the_click(page, server_url):
+    """A frame's timestamp is the frame's start, which can precede the click handler's clock
+    (Chrome dispatches input inside the frame). Play then computed step −1, found it "ended",
+    stopped at once and sent shown = −1: under load Play sometimes did nothing."""
+    open_lesson(page, server_url)
+    page.evaluate(
+        """() => {
+            const raf = window.requestAnimationFrame.bind(window);
+            window.requestAnimationFrame = cb => raf(t => cb(t - 1000));
+        }"""
+    )
+    page.get_by_role("button", name="Play").click()
+    wait_for_data(page, "landscape-path", "d.x.length >= 4")
+    page.get_by_role("button", name="Pause").click()
+    page.get_by_role("button", name="Play").wait_for()
+    shown = page.evaluate(
+        """() => { for (const m of Bokeh.documents[0]._all_models.values())
+                     if (m.title === 'Steps shown') return m.value; }"""
+    )
+    assert shown >= 3
+    wait_for_status(page, f"step <b>{shown}</b>")
+    assert page.recorder.console_errors == []
