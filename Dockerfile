@@ -25,8 +25,9 @@ USER 10001
 # Set it to the address students type, e.g. 192.168.1.20:5006 (never "*" on a shared network).
 ENV DOWNHILL_ALLOW_WEBSOCKET_ORIGIN=localhost:5006,127.0.0.1:5006
 # glibc gives every thread its own malloc arena; sessions come and go on several threads and
-# freed memory stays fragmented across them. Churning rounds of 20 sessions (lesson 1; Python
-# objects flat), RSS grew 25-33 MB a round without this and stayed flat after round 1 with it.
+# freed memory stays fragmented across them (RSS grew ~14 MB per 40 sessions, Python objects
+# flat). `downhill` limits itself to 2 arenas at start-up (app/cli.py, mallopt); the variable
+# does the same for every process in the image, and `downhill` then leaves it to glibc.
 ENV MALLOC_ARENA_MAX=2
 
 EXPOSE 5006

@@ -15,6 +15,7 @@ tests/reliability/ runs the same functions with fewer sessions; `make bench` run
 
 import asyncio
 import itertools
+import re
 import statistics
 import subprocess
 import sys
@@ -55,13 +56,28 @@ async def move_w(session, value, timeout=30.0):
     return time.perf_counter() - started
 
 
+async def open_session(url, timeout=120.0):
+    """Open a session as a browser does: load the page, pull the document, then announce
+    `document_ready` (BokehJS sends it once the page is rendered; Panel marks the session
+    loaded then, and only a loaded session's callbacks dispatch their changes in Panel's
+    way — without it a button callback's held changes reach Bokeh outside the document
+    lock and fail with "_pending_writes should be non-None")."""
+    session = await BokehSession.open(url, timeout=timeout)
+    try:
+        await session.send_event("document_ready", timeout=timeout)
+    except BaseException:
+        await session.close()
+        raise
+    return session
+
+
 async def open_many(url, count, concurrency=OPEN_CONCURRENCY, timeout=120.0):
     """Open `count` sessions, at most `concurrency` page builds at a time."""
     gate = asyncio.Semaphore(concurrency)
 
     async def one():
         async with gate:
-            return await BokehSession.open(url, timeout=timeout)
+            return await open_session(url, timeout=timeout)
 
     return await asyncio.gather(*(one() for _ in range(count)))
 
@@ -129,6 +145,15 @@ async def load(url, sessions=LOAD_SESSIONS, seconds=LOAD_SECONDS, interval=LOAD_
 # --------------------------------------------------------------------------------------------
 # Churn (the leak test's rounds)
 
+FORWARD_FRAME = re.compile(r"Forward, step [1-9]")
+
+
+def animating(session):
+    """Lesson 3's status says the Forward animation has revealed a gate (its periodic
+    callback has ticked at least once)."""
+    return any(FORWARD_FRAME.search(str(model["attributes"].get("text", "")))
+               for model in session.models.values())
+
 
 async def churn(url, sessions=LEAK_SESSIONS, concurrency=OPEN_CONCURRENCY, forward_every=10):
     """Open and close `sessions` sessions; each one moves `w` once (a real interaction),
@@ -140,7 +165,7 @@ async def churn(url, sessions=LEAK_SESSIONS, concurrency=OPEN_CONCURRENCY, forwa
     async def one(index):
         async with gate:
             try:
-                session = await BokehSession.open(url, timeout=120.0)
+                session = await open_session(url, timeout=120.0)
             except Exception as error:
                 errors.append(f"open {index}: {type(error).__name__}: {error}")
                 return
@@ -154,6 +179,8 @@ async def churn(url, sessions=LEAK_SESSIONS, concurrency=OPEN_CONCURRENCY, forwa
                     doing = "click Forward"
                     await session.click(session.find(label="Forward", type="Button"),
                                         timeout=60.0)
+                    doing = "wait for the animation's first frame"
+                    await session.wait_for(lambda: animating(session), timeout=60.0)
                 errors.extend(f"session {index}: server ERROR {e}" for e in session.errors)
             except Exception as error:
                 errors.append(f"session {index} ({doing}): {type(error).__name__}: {error}")
@@ -204,15 +231,16 @@ def _stop(proc):
         proc.wait()
 
 
-def _settled_rss(process, seconds=25.0):
-    """The server's RSS and thread count once the discarded sessions are gone: the Bokeh
-    server drops unused sessions every ~17 s; wait for the RSS to stop falling."""
-    deadline = time.monotonic() + seconds
+def _settled_rss(process, seconds=30.0, at_least=4.0):
+    """The server's RSS and thread count once the discarded sessions are gone: the server
+    runs with `--session-lifetime 1` (a closed session is freed within ~1.5 s); wait at least
+    `at_least` s, then until the RSS stops falling (at most `seconds`)."""
+    started = time.monotonic()
     previous = process.memory_info().rss
-    while time.monotonic() < deadline:
-        time.sleep(2.0)
+    while time.monotonic() - started < seconds:
+        time.sleep(1.0)
         current = process.memory_info().rss
-        if abs(current - previous) < 1e6 and time.monotonic() > deadline - seconds + 18:
+        if abs(current - previous) < 1e6 and time.monotonic() - started > at_least:
             break
         previous = current
     return process.memory_info().rss, process.num_threads()
@@ -239,7 +267,7 @@ def run(repeats=1):
     finally:
         _stop(proc)
 
-    proc, url = _start_downhill()
+    proc, url = _start_downhill("--session-lifetime", "1")
     try:
         process = psutil.Process(proc.pid)
         figures = []

@@ -1,14 +1,27 @@
-"""Sessions that come and go leave nothing behind: 3 rounds of open → interact → close
-(benchmarks/load.py's churn) against a server in this process, so pn.state can be read.
+"""Sessions that come and go leave nothing behind (issue 6's leak test).
 
-Run with DOWNHILL_LEAK_TEST=1 (it churns DOWNHILL_LEAK_SESSIONS, default 40, sessions per round,
-about 5 minutes); `make bench` runs the full 200 × 3 against a `downhill` subprocess and reports
-the RSS per round. Not in the default `make test`: on a clean-clone CI run one closed session
-(closed right after a button click, when Panel/Bokeh log "_pending_writes should be non-None")
-was sometimes never discarded within 30 s — an open finding of issue 6, not yet understood."""
+Three rounds of benchmarks/load.py's churn — open a session as a browser does, move lesson 1's
+`w`, every tenth session also opens lesson 3, clicks Forward and closes while the animation's
+periodic callback runs — against a server in this process, so its state can be read:
 
-import ctypes
-import ctypes.util
+* the server's own session table (Bokeh's `Server.get_sessions()`) is empty again: every
+  closed session was discarded (`--session-lifetime 1`, the documented flag, so within
+  seconds instead of 15 s), and Bokeh Documents and lesson objects do not pile up;
+* pn.state holds nothing per session: no views, periodic callbacks, locations, ...; no
+  PeriodicCallback is still running anywhere, no task is scheduled, no thread was added;
+* the process's RSS grew at most 20 MB from the end of round 1 to the end of round 3.
+
+The server is the one `downhill` serves (app.cli's options, arenas limited as `downhill` does
+at start-up), on a thread of this process instead of the main thread.
+
+Sessions per round: DOWNHILL_LEAK_SESSIONS (default SESSIONS below). Each session costs the
+server ~0.5-1 s of CPU to build its page (Panel/Bokeh model construction, one core), so
+200 × 3 takes 10-25 min on a shared 2-core CI machine; the default keeps this test within
+~6 min and `make bench` (benchmarks/load.py) runs the full 200 × 3 against a `downhill`
+process.
+"""
+
+import asyncio
 import gc
 import os
 import threading
@@ -17,35 +30,35 @@ import time
 import panel as pn
 import psutil
 import pytest
+from bokeh.document import Document
+from bokeh.util.token import get_session_id
+from panel.io.callbacks import PeriodicCallback
 
-from app.cli import MAIN, parse_args, server_options
-from benchmarks.load import LEAK_RSS_LIMIT, churn
+from app import cli
+from app.cli import MAIN, limit_malloc_arenas, parse_args, server_options
+from benchmarks.load import LEAK_RSS_LIMIT, churn, open_session
 from tests.reliability.conftest import run
 from tests.ui.conftest import free_port, wait_for_http
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("DOWNHILL_LEAK_TEST") != "1",
-    reason="leak churn (~5 min) runs with DOWNHILL_LEAK_TEST=1 and in make bench",
-)
-
 SESSIONS = int(os.environ.get("DOWNHILL_LEAK_SESSIONS", "40"))
 ROUNDS = 3
+DISCARD_TIMEOUT = 180.0  # seconds for the server to discard a round's closed sessions
+SETTLE_TIMEOUT = 60.0  # seconds for pn.state to let go of the discarded sessions
 
 
-M_ARENA_MAX = -8  # glibc's mallopt parameter behind the MALLOC_ARENA_MAX variable
-
-
-def limit_malloc_arenas(arenas):
-    """What the image's ENV MALLOC_ARENA_MAX=2 does, for this (already running) process."""
-    libc_name = ctypes.util.find_library("c")
-    if libc_name is None:
-        return False
-    libc = ctypes.CDLL(libc_name)
-    return hasattr(libc, "mallopt") and libc.mallopt(M_ARENA_MAX, arenas) == 1
-
-
-def live_session_count():
+def live_sessions():
+    """The sessions the in-process server still holds (Bokeh's own table)."""
     return sum(len(server.get_sessions()) for server, _panel, _docs in pn.state._servers.values())
+
+
+def alive(kind):
+    gc.collect()
+    return [o for o in gc.get_objects() if isinstance(o, kind)]
+
+
+def lesson_objects():
+    """Lesson views (app.* Viewers) that are still alive."""
+    return [o for o in alive(pn.viewable.Viewer) if type(o).__module__.startswith("app.")]
 
 
 def per_session_state():
@@ -58,32 +71,61 @@ def per_session_state():
         "locations": len(pn.state._locations),
         "browsers": len(pn.state._browsers),
         "onload": len(pn.state._onload),
+        "loaded": len(pn.state._loaded),
         "change callbacks": len(pn.state._change_callbacks),
         "server docs": sum(len(docs) for _s, _p, docs in pn.state._servers.values()),
     }
 
 
-def wait_until_discarded(timeout=30.0):
-    """The server discards closed sessions on its unused-session timer: wait for it."""
+def running_session_callbacks():
+    """PeriodicCallbacks still running, except the server's own housekeeping (Panel's busy
+    counter, a method of pn.state started with the server)."""
+    return [cb for cb in alive(PeriodicCallback)
+            if cb.running and getattr(cb.callback, "__self__", None) is not pn.state]
+
+
+def released():
+    """What must be exactly as before any session: per-session state, periodic callbacks,
+    scheduled tasks."""
+    return dict(
+        state=per_session_state(),
+        running_callbacks=len(running_session_callbacks()),
+        # Panel schedules a one-off gc.collect after a session ends: not a session's task.
+        scheduled=sorted(k for k in pn.state._scheduled if not k.endswith("_gc.collect")),
+    )
+
+
+def retained():
+    """Bokeh Documents and lesson objects alive. Not compared with the start: Bokeh's
+    curstate() and the loop thread's context variables keep the last current document (one
+    per thread, not one per session); a leak shows as growth from round to round."""
+    return dict(documents=len(alive(Document)), lessons=len(lesson_objects()))
+
+
+def wait_until_released(baseline, timeout=SETTLE_TIMEOUT):
+    """Discarding runs Panel's clean-up on the server's loop: wait until pn.state is back to
+    `baseline` (or the timeout), then return what it holds."""
     deadline = time.monotonic() + timeout
-    while live_session_count() and time.monotonic() < deadline:
-        time.sleep(0.1)  # polling the server's session table
-    assert live_session_count() == 0, f"{live_session_count()} sessions never discarded"
-    gc.collect()
+    while released() != baseline and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return released()
+
+
+def wait_until_discarded(timeout=DISCARD_TIMEOUT):
+    """Wait (polling the server's table) until the server has discarded every session."""
+    deadline = time.monotonic() + timeout
+    while live_sessions() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return live_sessions()
 
 
 @pytest.fixture(scope="module")
 def in_process_server():
-    from tests.deploy import dockerfile
-
-    limit_malloc_arenas(int(dockerfile.environment()["MALLOC_ARENA_MAX"]))
+    limit_malloc_arenas()  # as `downhill` does first thing (this process has threads already)
     port = free_port()
-    options = server_options(parse_args(["--port", str(port), "--address", "127.0.0.1",
-                                         "--no-browser"]))
-    # Discard closed sessions after 1 s instead of Bokeh's 15 s (checked every 0.5 s).
-    options.update(threaded=True, check_unused_sessions_milliseconds=500,
-                   unused_session_lifetime_milliseconds=1000)
-    server = pn.serve({"/": str(MAIN)}, **options)
+    args = parse_args(["--port", str(port), "--address", "127.0.0.1", "--no-browser",
+                       "--session-lifetime", "1"])
+    server = pn.serve({"/": str(MAIN)}, **dict(server_options(args), threaded=True))
     wait_for_http(f"http://127.0.0.1:{port}/liveness")
     yield f"http://127.0.0.1:{port}/"
     server.stop()
@@ -91,40 +133,115 @@ def in_process_server():
 
 @pytest.fixture(scope="module")
 def three_rounds(in_process_server):
-    """Churn three rounds; what was left after each: RSS, threads, per-session state."""
-    url = in_process_server
+    """Churn three rounds; what was left after each (once the server discarded them)."""
     process = psutil.Process()
-    rounds = dict(baseline=per_session_state(), rss=[], threads=[], states=[], scheduled=[])
+    rounds = dict(baseline=released(), errors=[], undiscarded=[], seconds=[], rss=[],
+                  threads=[], left=[], retained=[])
     for _round in range(ROUNDS):
-        errors = run(churn(url, SESSIONS))
-        assert not errors, errors[:5]
-        wait_until_discarded()
+        started = time.monotonic()
+        rounds["errors"].append(run(churn(in_process_server, SESSIONS)))
+        rounds["undiscarded"].append(wait_until_discarded())
+        rounds["seconds"].append(round(time.monotonic() - started))
+        rounds["left"].append(wait_until_released(rounds["baseline"]))
+        rounds["retained"].append(retained())
         rounds["rss"].append(process.memory_info().rss)
         rounds["threads"].append(threading.active_count())
-        rounds["states"].append(per_session_state())
-        # Panel schedules a one-off gc.collect after a session ends: not a session's task.
-        rounds["scheduled"].append(
-            sorted(k for k in pn.state._scheduled if not k.endswith("_gc.collect"))
-        )
-    print("RSS after each round (MB):", [round(r / 1e6, 1) for r in rounds["rss"]],
-          "threads:", rounds["threads"])
+    print(f"\n{SESSIONS} sessions x {ROUNDS}: RSS after each round (MB):",
+          [round(r / 1e6, 1) for r in rounds["rss"]], "threads:", rounds["threads"],
+          "seconds:", rounds["seconds"], "retained:", rounds["retained"])
     return rounds
 
 
-def test_closed_sessions_leave_no_views_callbacks_documents_or_threads(three_rounds):
-    for state in three_rounds["states"]:
-        assert state == three_rounds["baseline"]
-    # Scheduled tasks are per server, not per session: no round leaves one behind.
-    assert three_rounds["scheduled"] == [[]] * ROUNDS, three_rounds["scheduled"]
+def test_every_session_of_every_round_worked(three_rounds):
+    assert three_rounds["errors"] == [[]] * ROUNDS, [e[:5] for e in three_rounds["errors"]]
+
+
+def test_the_server_discards_every_closed_session(three_rounds):
+    assert three_rounds["undiscarded"] == [0] * ROUNDS
+
+
+def test_closed_sessions_leave_no_state_periodic_callbacks_or_tasks(three_rounds):
+    assert three_rounds["left"] == [three_rounds["baseline"]] * ROUNDS
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "open (issue 6): a session closed while lesson 3's Forward animation runs keeps its "
+    "lesson objects (Backpropagation, Derivative, via Lecture/LazyLessons) alive after the "
+    "server discarded it and Panel released its Document: 8 -> 16 -> 24 lesson objects at "
+    "40 sessions/round (4 Forward sessions each); the holder is not found yet"))
+def test_closed_sessions_leave_no_documents_or_lessons_behind(three_rounds):
+    first, *later = three_rounds["retained"]
+    for retained_after in later:
+        assert retained_after["documents"] <= first["documents"], three_rounds["retained"]
+        assert retained_after["lessons"] <= first["lessons"], three_rounds["retained"]
+
+
+def test_closed_sessions_leave_no_threads(three_rounds):
     threads = three_rounds["threads"]
-    assert threads[-1] <= threads[0]
+    assert threads[-1] <= threads[0], threads
 
 
 @pytest.mark.xfail(strict=False, reason=(
-    "open: at 40 sessions/round RSS grew 13 + 7 MB after round 1 (174 -> 188 -> 194 MB, "
-    "MALLOC_ARENA_MAX=2), decelerating, with Python objects flat (tracemalloc) and no "
-    "per-session state left: allocator retention or a small native per-session leak; the "
-    "full 200 x 3 figure is the `load` section of make bench"))
+    "open (issue 6): the lesson objects of sessions closed during lesson 3's Forward "
+    "animation stay alive (see the test above): 156.3 -> 174.1 -> 190.7 MB at 40 "
+    "sessions/round, arenas limited; sessions without Forward leave nothing behind"))
 def test_rss_grows_at_most_20_mb_after_the_first_round(three_rounds):
     rss = three_rounds["rss"]
-    assert rss[-1] - rss[0] <= LEAK_RSS_LIMIT, [r / 1e6 for r in rss]
+    assert rss[-1] - rss[0] <= LEAK_RSS_LIMIT, [round(r / 1e6, 1) for r in rss]
+
+
+# --------------------------------------------------------------------------------------------
+# The start-up pieces the test relies on
+
+
+def test_session_lifetime_flag_sets_bokehs_discard_timing():
+    options = server_options(parse_args(["--session-lifetime", "1", "--no-browser"]))
+    assert options["unused_session_lifetime_milliseconds"] == 1000
+    assert options["check_unused_sessions_milliseconds"] == 500
+    default = server_options(parse_args(["--no-browser"]))
+    assert default["unused_session_lifetime_milliseconds"] == 15000
+    assert default["check_unused_sessions_milliseconds"] == 7500
+    with pytest.raises(SystemExit):
+        parse_args(["--session-lifetime", "0"])
+
+
+def test_arena_limit_applies_on_glibc_and_defers_to_the_environment(monkeypatch):
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    glibc = (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc")
+    assert limit_malloc_arenas() is glibc
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "2")
+    assert limit_malloc_arenas() is False
+
+
+def test_downhill_limits_arenas_before_it_parses_or_serves(monkeypatch):
+    calls = []
+    monkeypatch.setattr(cli, "limit_malloc_arenas", lambda: calls.append("arenas"))
+    monkeypatch.setattr(cli, "parse_args", lambda argv: calls.append("parse") or argv)
+    monkeypatch.setattr(cli, "server_options", lambda args: {})
+    monkeypatch.setattr(cli.server, "serve", lambda panels, **options: calls.append("serve"))
+    cli.main([])
+    assert calls == ["arenas", "parse", "serve"]
+
+
+def test_churn_sessions_are_loaded_as_a_browsers_are(in_process_server):
+    """The churn opens sessions as a browser does, document_ready included, so Panel marks
+    them loaded (a session that never is takes a click's changes outside Bokeh's document
+    lock: "_pending_writes should be non-None")."""
+
+    async def loaded_on_the_server():
+        session = await open_session(in_process_server)
+        try:
+            session_id = get_session_id(session.token)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                for server, _panel, _docs in pn.state._servers.values():
+                    for server_session in server.get_sessions():
+                        if (server_session.id == session_id
+                                and pn.state._loaded.get(server_session.document)):
+                            return True
+                await asyncio.sleep(0.05)
+            return False
+        finally:
+            await session.close()
+
+    assert run(loaded_on_the_server())
