@@ -40,7 +40,7 @@ from benchmarks.load import LEAK_RSS_LIMIT, churn, open_session
 from tests.reliability.conftest import run
 from tests.ui.conftest import free_port, wait_for_http
 
-SESSIONS = int(os.environ.get("DOWNHILL_LEAK_SESSIONS", "40"))
+SESSIONS = int(os.environ.get("DOWNHILL_LEAK_SESSIONS", "30"))
 ROUNDS = 3
 DISCARD_TIMEOUT = 180.0  # seconds for the server to discard a round's closed sessions
 SETTLE_TIMEOUT = 60.0  # seconds for pn.state to let go of the discarded sessions
