@@ -373,12 +373,22 @@ feedback.textContent = 'No figure on this tab';
 
 
 class LiveStatus(ReactiveHTML):
-    """A text status that screen readers announce (aria-live) after each step."""
+    """A text status that screen readers announce (aria-live) after each step.
 
-    text = param.String(default="", doc="What the last step did")
+    The live region stays one element whose textContent a script replaces: a `${text}` child
+    in the template made Panel re-render it and Bokeh lay out the whole page on every step
+    (~45 % of the browser's work per tap in lesson 2), and a region that is itself replaced
+    is not reliably announced. textContent also shows the text as text, never as markup.
+    """
+
+    text = param.String(default="", doc="What the last step did (plain text)")
 
     _template = """<div id="status" class="live-status" role="status" aria-live="polite"
-aria-atomic="true">${text}</div>"""
+aria-atomic="true"></div>"""
+    _scripts = {
+        "render": "status.textContent = data.text",
+        "text": "status.textContent = data.text",
+    }
     _stylesheets = ["""
 .live-status { position: absolute; width: 1px; height: 1px; overflow: hidden;
   clip-path: inset(50%); white-space: nowrap; }
@@ -536,9 +546,9 @@ class Lecture(param.Parameterized):
         names = {"derivative": DERIVATIVE_PARAMS, "descent": DESCENT_PARAMS,
                  "backprop": ("preset", "upstream"), "stochastic": STOCHASTIC_PARAMS}[key]
         def changed(*_events):
-            # While lesson 4's server-side Play runs, the link and the spoken status wait for
-            # it to stop: an update per frame would re-lay-out the toolbar 8 times a second
-            # (moving the buttons under the pointer) and chatter in a screen reader.
+            # While lesson 4 plays (in the browser), the link and the spoken status wait for
+            # it to stop: the server learns the step reached when it stops, and a screen
+            # reader should not chatter meanwhile.
             if key == "stochastic" and lesson.playing:
                 return
             self.refresh_link()
@@ -655,7 +665,7 @@ class Lecture(param.Parameterized):
 
     def _say(self, key, lesson):
         """Put what the last step did into the aria-live status."""
-        self.status.text = html.escape(self.describe(key, lesson))
+        self.status.text = self.describe(key, lesson)
 
     @staticmethod
     def describe(key, lesson):

@@ -169,13 +169,11 @@ def test_keyboard_commands_in_the_circuit():
 def test_while_lesson_4_plays_the_link_waits_for_the_pause():
     lecture, _lazy, _page = lecture_page("tab=stochastic")
     stochastic = lecture.built("stochastic")
-    stochastic.toggle_play()
-    try:
-        stochastic.tick()
-        stochastic.tick()
-        assert lecture.share.query == "tab=stochastic"
-    finally:
-        stochastic.pause()
+    stochastic.playing_box.value = True  # Play started in the browser (it animates there)
+    assert stochastic.playing
+    assert lecture.share.query == "tab=stochastic"
+    stochastic.playing_box.value = False  # Pause in the browser: "stopped", then where
+    stochastic.shown_input.value = 2
     assert lecture.share.query == "tab=stochastic&step4=2"
     assert lecture.status.text.startswith("Stochastic: step 2:")
 

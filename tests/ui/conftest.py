@@ -302,3 +302,18 @@ def screenshot(page, name):
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path))
     return path
+
+
+def wait_for_status(page, fragment, timeout=15_000):
+    """Wait until lesson 2's status pane's HTML contains `fragment` (Panel's HTML model
+    holds it escaped)."""
+    page.wait_for_function(
+        """fragment => {
+            const m = Bokeh.documents[0].get_model_by_name('landscape-status');
+            const decoder = document.createElement('textarea');
+            decoder.innerHTML = m.text;
+            return decoder.value.includes(fragment);
+        }""",
+        arg=fragment,
+        timeout=timeout,
+    )

@@ -11,6 +11,7 @@ from tests.ui.conftest import (
     open_tab,
     set_widget_value,
     wait_for_data,
+    wait_for_status,
 )
 
 LESSON_MODELS = ["landscape-figure", "landscape-path", "landscape-start", "loss-figure",
@@ -25,20 +26,6 @@ def open_lesson(page, server_url):
 def status_text(page):
     """The status pane's HTML (Panel's HTML model holds it escaped)."""
     return html.unescape(model_property(page, "landscape-status", "text"))
-
-
-def wait_for_status(page, fragment, timeout=15_000):
-    """Wait until the status pane's HTML contains `fragment`."""
-    page.wait_for_function(
-        """fragment => {
-            const m = Bokeh.documents[0].get_model_by_name('landscape-status');
-            const decoder = document.createElement('textarea');
-            decoder.innerHTML = m.text;
-            return decoder.value.includes(fragment);
-        }""",
-        arg=fragment,
-        timeout=timeout,
-    )
 
 
 def test_a_real_click_moves_the_start_to_the_clicked_point(page, server_url):

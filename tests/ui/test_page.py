@@ -11,6 +11,7 @@ from tests.ui.conftest import (
     set_widget_value,
     wait_for_data,
     wait_for_models,
+    wait_for_status,
 )
 
 TABS = ["Derivative", "Gradient descent", "Backpropagation", "Stochastic & adaptive"]
@@ -85,9 +86,7 @@ def test_screenshot_of_a_race_on_the_narrow_valley(browser, server_url):
         wait_for_data(page, "landscape-trajectory", "'x2' in d")
         set_widget_value(page, "Speed (steps/s)", 60)
         page.get_by_role("button", name="Play").click()
-        page.wait_for_function(
-            "() => Bokeh.documents[0].get_model_by_name('landscape-status').text"
-            ".includes('step <b>100</b>')", timeout=30_000)
+        wait_for_status(page, "step <b>100</b>", timeout=30_000)
         page.wait_for_load_state("networkidle")
         path = screenshot(page, "race-valley-laptop-1366x768")
         assert path.stat().st_size > 20_000
