@@ -47,6 +47,19 @@ def enable_nodelay(server):
     return server
 
 
+def skip_document_validation():
+    """Bokeh validates every new session's document (a walk over every model and its checks:
+    ~35 ms of CPU per new page here) only to log developer warnings. The server skips it
+    unless BOKEH_VALIDATE_DOC is set; tests/app/test_server.py validates every lesson's
+    document instead, once, where a warning fails the build."""
+    import os
+
+    from bokeh.settings import settings
+
+    if "BOKEH_VALIDATE_DOC" not in os.environ:
+        settings.perform_document_validation.set_value(False)
+
+
 def create_server(panels, **options):
     """`pn.serve(panels, **options)` without starting it, with TCP_NODELAY enabled.
 
@@ -56,6 +69,7 @@ def create_server(panels, **options):
     import panel as pn  # here, so a pure-Bokeh server (the benchmark's baseline) can use
     # enable_nodelay without Panel's import replacing Bokeh's server class and resources
 
+    skip_document_validation()
     server = pn.serve(panels, **dict(options, start=False))
     return enable_nodelay(server)
 

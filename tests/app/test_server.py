@@ -64,3 +64,41 @@ def test_tcp_nodelay_is_set_on_a_live_websocket(live_server):
     options = asyncio.run(scenario())
     assert len(options) == 1
     assert options[0] != 0
+
+
+def test_every_lesson_document_passes_bokehs_validation(caplog):
+    """The server skips Bokeh's per-session validation (app/server.py); the checks it would
+    log run here instead, on a page with all four lessons built."""
+    import logging
+
+    import panel as pn
+    from bokeh.document import Document
+
+    from app.main import build_page
+
+    page = build_page()
+    for index in range(len(page.lessons.titles)):
+        page.lessons.lesson(index)
+    doc = Document()
+    with pn.io.hold(doc):
+        page.server_doc(doc)
+    with caplog.at_level(logging.WARNING, logger="bokeh"):
+        doc.validate()
+    problems = [r.getMessage() for r in caplog.records if r.name.startswith("bokeh")]
+    assert problems == []
+    assert len(list(doc.models)) > 500  # all four lessons are in it
+
+
+def test_the_server_skips_per_session_validation_unless_asked(monkeypatch):
+    from bokeh.settings import settings
+
+    monkeypatch.delenv("BOKEH_VALIDATE_DOC", raising=False)
+    try:
+        downhill_server.skip_document_validation()
+        assert settings.perform_document_validation() is False
+        monkeypatch.setenv("BOKEH_VALIDATE_DOC", "true")
+        settings.perform_document_validation.unset_value()
+        downhill_server.skip_document_validation()
+        assert settings.perform_document_validation() is True
+    finally:
+        settings.perform_document_validation.unset_value()
