@@ -9,6 +9,7 @@ import panel as pn
 from app import theme
 from app.lecture import Lecture
 from app.lessons import Backpropagation, Derivative, GradientDescent, StochasticAdaptive
+from app.session import JsCallbackSources
 
 TITLE = "Downhill"
 PURPOSE = "How models learn: follow the slope of the loss downhill, one step at a time."
@@ -59,7 +60,8 @@ class LazyLessons:
     a lesson before its tab is opened).
     """
 
-    def __init__(self, lessons=LESSONS, **tabs_params):
+    def __init__(self, lessons=LESSONS, js_callbacks=None, **tabs_params):
+        self.js_callbacks = js_callbacks or JsCallbackSources()
         self.titles = [title for title, _lesson in lessons]
         self._factories = [lesson for _title, lesson in lessons]
         self._built = {}
@@ -77,8 +79,9 @@ class LazyLessons:
         """The lesson in tab `index`, built (and put into its tab) if it was not yet."""
         if index not in self._built:
             factory = self._factories[index]
-            self._built[index] = factory() if isinstance(factory, type) else factory
-            self.tabs[index] = (self.titles[index], self._built[index])
+            with self.js_callbacks.tracking():
+                self._built[index] = factory() if isinstance(factory, type) else factory
+                self.tabs[index] = (self.titles[index], self._built[index])
         return self._built[index]
 
     def _build_opened_tab(self, event):
@@ -96,14 +99,19 @@ def build_page(lessons=None):
         HEADER_HTML, stylesheets=[HEADER_CSS], sizing_mode="stretch_width",
         margin=(6, 16, 0, 16),
     )
-    # The link's settings (checked), lecture tools, keyboard: see app/lecture.py.
-    lecture = Lecture(pn.state.session_args if lessons is None else None)
-    lazy = LazyLessons(lecture.lessons() if lessons is None else lessons,
-                       stylesheets=[TABS_CSS], margin=(0, 10), active=lecture.active_index)
-    # No sizing_mode on the containers: Panel derives it from the lessons (the landscape
-    # figure scales with the window's height), and an explicit one would only be overridden.
-    page = pn.Column(header, lecture.toolbar, lazy.tabs)
-    lecture.attach(lazy, page)
+    js_callbacks = JsCallbackSources()  # given back when the session ends (app/session.py)
+    with js_callbacks.tracking():
+        # The link's settings (checked), lecture tools, keyboard: see app/lecture.py.
+        lecture = Lecture(pn.state.session_args if lessons is None else None)
+        lazy = LazyLessons(lecture.lessons() if lessons is None else lessons,
+                           js_callbacks=js_callbacks, stylesheets=[TABS_CSS], margin=(0, 10),
+                           active=lecture.active_index)
+        # No sizing_mode on the containers: Panel derives it from the lessons (the landscape
+        # figure scales with the window's height), and an explicit one would only be
+        # overridden.
+        page = pn.Column(header, lecture.toolbar, lazy.tabs)
+        lecture.attach(lazy, page)
+    js_callbacks.forget_when_destroyed(pn.state.curdoc)
     page.lessons = lazy
     page.lecture = lecture
     return page
