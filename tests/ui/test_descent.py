@@ -12,6 +12,7 @@ from tests.ui.conftest import (
     set_widget_value,
     wait_for_data,
     wait_for_status,
+    widget_value,
 )
 
 LESSON_MODELS = ["landscape-figure", "landscape-path", "landscape-start", "loss-figure",
@@ -92,18 +93,21 @@ def test_a_typed_learning_rate_of_0_4_diverges_while_playing(page, server_url):
     assert page.recorder.console_errors == []
 
 
+def pause_after_a_few_steps(page):
+    """Once Play has revealed a few steps, press Pause; the step the server was told."""
+    wait_for_data(page, "landscape-path", "d.x.length >= 4")
+    page.get_by_role("button", name="Pause").click()
+    page.get_by_role("button", name="Play").wait_for()
+    shown = widget_value(page, "Steps shown")
+    assert shown >= 3
+    return shown
+
+
 def test_play_reveals_steps_in_the_browser_and_pause_tells_the_server(page, server_url):
     open_lesson(page, server_url)
     play = page.get_by_role("button", name="Play")
     play.click()
-    wait_for_data(page, "landscape-path", "d.x.length >= 4")
-    page.get_by_role("button", name="Pause").click()
-    page.get_by_role("button", name="Play").wait_for()
-    shown = page.evaluate(
-        """() => { for (const m of Bokeh.documents[0]._all_models.values())
-                     if (m.title === 'Steps shown') return m.value; }"""
-    )
-    assert shown >= 3
+    shown = pause_after_a_few_steps(page)
     # The server took over where the browser stopped: one more step is step shown + 1.
     page.get_by_role("button", name="Step downhill").click()
     wait_for_data(page, "landscape-path", f"d.x.length === {shown + 2}")
@@ -204,13 +208,6 @@ def test_play_advances_even_when_the_first_frame_began_before_the_click(page, se
         }"""
     )
     page.get_by_role("button", name="Play").click()
-    wait_for_data(page, "landscape-path", "d.x.length >= 4")
-    page.get_by_role("button", name="Pause").click()
-    page.get_by_role("button", name="Play").wait_for()
-    shown = page.evaluate(
-        """() => { for (const m of Bokeh.documents[0]._all_models.values())
-                     if (m.title === 'Steps shown') return m.value; }"""
-    )
-    assert shown >= 3
+    shown = pause_after_a_few_steps(page)
     wait_for_status(page, f"step <b>{shown}</b>")
     assert page.recorder.console_errors == []
