@@ -335,6 +335,7 @@ class GradientDescent(pn.viewable.Viewer):
         super().__init__(**params)
         self.runs = []
         self._trajectory = {}
+        self._labelled = None  # the racers the legends name now (see _label_racers)
         self._updating = False
         self._build_landscape_figure()
         self._build_loss_figure()
@@ -824,6 +825,10 @@ class GradientDescent(pn.viewable.Viewer):
         return f"{optimizer_title(name)}, η = {fmt(float(self.learning_rate))}"
 
     def _label_racers(self):
+        racers = tuple(self.racer_names()[: len(self.runs)])
+        if racers == self._labelled:  # a new start or η: same names, nothing to resend
+            return
+        self._labelled = racers
         legend_items = {item.renderers[0]: item for item in self.landscape_figure.legend.items}
         loss_items = {item.renderers[0]: item for item in self.loss_figure.legend.items}
         for slot in range(MAX_RACERS):

@@ -1,4 +1,5 @@
-"""Our server start-up: Panel's server, with TCP_NODELAY on every connection it accepts.
+"""Our server start-up: Panel's server, with TCP_NODELAY on every connection it accepts and
+each callback's changes sent to the browser as one message.
 
 Neither Bokeh nor Panel sets TCP_NODELAY on the server's sockets. A websocket reply is a few
 small frames (header, metadata, content, buffers); with Nagle's algorithm on, the kernel holds
@@ -6,10 +7,23 @@ a small frame back until the client acknowledges the previous one, and the clien
 acknowledgement (Linux: up to 40 ms). Replies then jump between ~4 and ~45 ms. Setting
 TCP_NODELAY on each websocket sends every frame at once. We set it on the server we
 create (here), not by editing the installed packages.
+
+Bokeh sends every change a callback makes as a PATCH-DOC message of its own (a tap on lesson 2's
+landscape: nine messages, 51 websocket frames), each serialized in a worker thread, and the
+browser applies and may paint each one separately. A PATCH-DOC message carries a list of
+events, so our sessions send one message per callback instead (`BatchedServerSession`), with
+small arrays inside the message rather than as binary frames of their own (a tap: 3 frames).
 """
 
 from __future__ import annotations
 
+import itertools
+
+from bokeh.core.serialization import Buffer, BytesRep, Serializer
+from bokeh.protocol.messages.patch_doc import PatchJson
+from bokeh.server.contexts import ApplicationContext
+from bokeh.server.session import ServerSession
+from bokeh.util.serialization import make_id
 from tornado.websocket import WebSocketHandler
 
 
@@ -47,6 +61,93 @@ def enable_nodelay(server):
     return server
 
 
+def serialize_batches(pending):
+    """One PATCH-DOC message for each run of consecutive changes bound for the same
+    connections: [(message, connections)], in order. `pending` is what a Bokeh session
+    collected while a callback held its document lock (objects with event, protocol and
+    connections)."""
+    from bokeh.io.doc import patch_curdoc
+
+    messages = []
+    for (protocol, connections), run in itertools.groupby(
+        pending, key=lambda patch: (patch.protocol, patch.connections)
+    ):
+        events = [patch.event for patch in run]
+        with patch_curdoc(events[0].document):
+            message = patch_message(protocol, events)
+            message.prepare()
+        messages.append((message, connections))
+    return messages
+
+
+INLINE_BYTES = 16 * 1024  # arrays up to this size travel inside the message's JSON
+
+
+class SmallArraysInline(Serializer):
+    """Bokeh's serializer, but an array of at most INLINE_BYTES goes inside the JSON (base64)
+    instead of as a binary buffer of its own. Each buffer costs two websocket frames, and the
+    browser handles every frame as a task of its own, so it may paint between them: a tap's
+    twelve small arrays were 24 of its 30 frames. Big arrays (a landscape's image) stay
+    binary: base64 is a third larger."""
+
+    def _encode_bytes(self, obj):
+        if memoryview(obj).nbytes <= INLINE_BYTES:
+            return BytesRep(type="bytes", data=Buffer(make_id(), obj).to_base64())
+        return super()._encode_bytes(obj)
+
+
+def patch_message(protocol, events):
+    """A PATCH-DOC message of `events` (one document's): as Bokeh's PatchDoc.create, with
+    small arrays inline (SmallArraysInline)."""
+    doc = events[0].document
+    serializer = SmallArraysInline(references=doc.models.synced_references)
+    content = PatchJson(events=serializer.encode(events))
+    doc.models.flush_synced(lambda model: not serializer.has_ref(model))
+    message_class = protocol._messages["PATCH-DOC"]
+    message = message_class(message_class.create_header(), {}, content)
+    message.add_buffers(*serializer.buffers)
+    return message
+
+
+class BatchedServerSession(ServerSession):
+    """A Bokeh session that sends everything one callback changed as one PATCH-DOC message
+    (Bokeh: one message per change). The browser applies the message's events together,
+    so a tap repaints the page once, not once per changed model."""
+
+    async def _send_pending_patches(self, pending):
+        for message, connections in serialize_batches(pending):
+            for connection in connections:
+                await connection.send_message(message)
+
+
+class BatchingApplicationContext(ApplicationContext):
+    """Bokeh's application context, making `BatchedServerSession`s."""
+
+    async def _create_session(self, *args, **kwargs):
+        session = await super()._create_session(*args, **kwargs)
+        if type(session) is ServerSession:  # same object, our subclass's method
+            session.__class__ = BatchedServerSession
+        return session
+
+
+def batches_patches():
+    """Whether the installed Bokeh has the hooks BatchedServerSession and SmallArraysInline
+    override (Bokeh's private API: tests/app/test_server.py checks them on every run)."""
+    return all(callable(getattr(cls, name, None)) for cls, name in (
+        (ServerSession, "_send_pending_patches"), (ApplicationContext, "_create_session"),
+        (Serializer, "_encode_bytes")))
+
+
+def enable_batching(server):
+    """Make every session `server` creates from now on a `BatchedServerSession`."""
+    if not batches_patches():  # another Bokeh: its own one-message-per-change sending
+        return server
+    for context in server._tornado._applications.values():
+        if type(context) is ApplicationContext:
+            context.__class__ = BatchingApplicationContext
+    return server
+
+
 def skip_document_validation():
     """Bokeh validates every new session's document (a walk over every model and its checks:
     ~35 ms of CPU per new page here) only to log developer warnings. The server skips it
@@ -61,7 +162,8 @@ def skip_document_validation():
 
 
 def create_server(panels, **options):
-    """`pn.serve(panels, **options)` without starting it, with TCP_NODELAY enabled.
+    """`pn.serve(panels, **options)` without starting it, with TCP_NODELAY enabled and one
+    message per callback.
 
     With `num_procs` > 1 Bokeh forks inside the server's constructor, so this returns in
     every worker process, each with its own server to patch and start.
@@ -71,7 +173,7 @@ def create_server(panels, **options):
 
     skip_document_validation()
     server = pn.serve(panels, **dict(options, start=False))
-    return enable_nodelay(server)
+    return enable_batching(enable_nodelay(server))
 
 
 def serve(panels, **options):

@@ -22,6 +22,7 @@ mentions are ``{"id": ...}``), ``{"type": "ndarray", ...}`` an array, ``{"type":
 
 import asyncio
 import base64
+import gzip
 import itertools
 import json
 import re
@@ -378,8 +379,8 @@ class BokehSession:
 
     def _bytes(self, value):
         data = value["data"]
-        if isinstance(data, str):
-            return base64.b64decode(data)
+        if isinstance(data, str):  # inline bytes: base64 of gzip, as BokehJS decodes them
+            return gzip.decompress(base64.b64decode(data))
         if isinstance(data, dict) and "id" in data:
             return self._buffers[data["id"]]
         return bytes(data)

@@ -1,4 +1,5 @@
-"""Our server start-up: TCP_NODELAY on a live websocket of the server `downhill` creates."""
+"""Our server start-up: TCP_NODELAY on a live websocket of the server `downhill` creates, and
+each callback's changes sent as one message."""
 
 import asyncio
 import socket
@@ -64,6 +65,123 @@ def test_tcp_nodelay_is_set_on_a_live_websocket(live_server):
     options = asyncio.run(scenario())
     assert len(options) == 1
     assert options[0] != 0
+
+
+async def quiet(session, seconds=1.0):
+    """Wait until no patch has arrived for `seconds`."""
+    while True:
+        before = session.patches_received
+        await asyncio.sleep(seconds)
+        if session.patches_received == before:
+            return
+
+
+def test_a_tap_on_the_landscape_arrives_as_one_message(live_server, monkeypatch):
+    """A tap changes the start, every path, the arrow, the status, the loss axis and the URL:
+    Bokeh alone sends each change as a message of its own (nine for this tap), our sessions
+    send them as one PATCH-DOC, and all of it arrives."""
+    server, url = live_server
+    assert downhill_server.batches_patches()
+
+    async def scenario():
+        async with await BokehSession.open(url) as session:
+            await session.open_tab("Gradient descent", names=["landscape-trajectory"])
+            figure = session.find(name="landscape-figure")
+            path = session.find(name="landscape-path")
+            await session.send_event("document_ready")  # as a browser does
+            await quiet(session)  # whatever opening the tab still sends
+            before = session.patches_received
+            await session.send_event("tap", figure, sx=10.0, sy=10.0, x=1.0, y=-1.0)
+            await session.wait_for(
+                lambda: list(session.get(path)["data"]["x"][:1]) == [1.0], timeout=30)
+            await asyncio.sleep(0.5)  # a second message would come now
+            status = session.get(session.find(name="landscape-status"))["text"]
+            trajectory = session.get(session.find(name="landscape-trajectory"))["data"]
+            return session.patches_received - before, status, trajectory
+
+    frames = []  # per message sent: header, metadata, content, two per binary buffer
+
+    def counted(protocol, events):
+        message = make_message(protocol, events)
+        frames.append(3 + 2 * len(message.buffers))
+        return message
+
+    make_message = downhill_server.patch_message
+    monkeypatch.setattr(downhill_server, "patch_message", counted)
+    messages, status, trajectory = asyncio.run(scenario())
+    assert messages == 1
+    assert frames[-1] == 3  # every array of a tap is small: no binary frames
+    assert "(1, -1)" in status
+    assert list(trajectory["x0"][:1]) == [1.0] and list(trajectory["y0"][:1]) == [-1.0]
+    assert all(type(s) is downhill_server.BatchedServerSession
+               for context in server._tornado._applications.values()
+               for s in context.sessions)
+
+
+def test_consecutive_changes_for_the_same_connections_share_a_message():
+    """serialize_batches: one message per run of changes bound for the same connections,
+    in order; every event in it."""
+    from bokeh.document import Document
+    from bokeh.models import ColumnDataSource, Div
+    from bokeh.protocol import Protocol
+
+    doc = Document()
+    div, source = Div(text="a"), ColumnDataSource({"x": [1]})
+    doc.add_root(div)
+    doc.add_root(source)
+    events = []
+    doc.on_change(lambda event: events.append(event))
+    div.text = "b"
+    source.data = {"x": [2, 3]}
+    div.text = "c"
+
+    class Pending:
+        def __init__(self, event, connections):
+            self.event, self.protocol, self.connections = event, Protocol(), connections
+
+    protocol_of = Pending(events[0], ()).protocol
+    pending = [Pending(events[0], ("one",)), Pending(events[1], ("one",)),
+               Pending(events[2], ("two",))]
+    for p in pending:
+        p.protocol = protocol_of
+    messages = downhill_server.serialize_batches(pending)
+    assert [connections for _message, connections in messages] == [("one",), ("two",)]
+    first, second = (message.content["events"] for message, _ in messages)
+    assert [e["kind"] for e in first] == ["ModelChanged", "ColumnDataChanged"]
+    assert first[0]["new"] == "b" and second[0]["new"] == "c"
+
+
+def test_small_arrays_travel_inside_the_message_and_big_ones_as_buffers():
+    """A buffer costs two websocket frames: arrays up to INLINE_BYTES go in the JSON as
+    base64, bigger ones stay binary; the browser's decoding gives the same numbers."""
+    import base64
+    import gzip
+
+    import numpy as np
+    from bokeh.document import Document
+    from bokeh.models import ColumnDataSource
+    from bokeh.protocol import Protocol
+
+    doc = Document()
+    small, big = ColumnDataSource({"x": []}), ColumnDataSource({"x": []})
+    doc.add_root(small)
+    doc.add_root(big)
+    events = []
+    doc.on_change(lambda event: events.append(event))
+    path = np.linspace(0.0, 1.0, 101)
+    image = np.arange(2 * downhill_server.INLINE_BYTES // 8, dtype=np.float64)
+    small.data = {"x": path}
+    big.data = {"x": image}
+    message = downhill_server.patch_message(Protocol(), events)
+    message.prepare()
+    inline, buffered = (event["data"]["entries"][0][1]["array"]
+                        for event in message.content["events"])
+    # Bokeh's inline bytes are base64 of gzip (BokehJS gunzips them)
+    assert np.array_equal(np.frombuffer(gzip.decompress(base64.b64decode(inline["data"]))),
+                          path)
+    assert not isinstance(buffered["data"], str)  # a reference to a binary buffer
+    assert len(message.buffers) == 1 and message.header["num_buffers"] == 1
+    assert np.array_equal(np.frombuffer(bytes(message.buffers[0].data)), image)
 
 
 def test_every_lesson_document_passes_bokehs_validation(caplog):
