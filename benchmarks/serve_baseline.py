@@ -1,5 +1,5 @@
 """Serve a benchmark baseline with the same server start-up as `downhill` (app/server.py:
-TCP_NODELAY on websockets, compressed responses), so the baselines differ from the app only in
+TCP_NODELAY on websockets, one message per callback, compressed responses), so the baselines differ from the app only in
 the page: `python benchmarks/serve_baseline.py {panel,bokeh} PORT [NUM_PROCS]`."""
 
 import sys
@@ -26,13 +26,13 @@ def main(kind, port, num_procs=1):
         from bokeh.application.handlers import ScriptHandler
         from bokeh.server.server import Server
 
-        from app.server import enable_nodelay
+        from app.server import enable_batching, enable_nodelay
 
         application = Application(ScriptHandler(filename=str(BASELINES / "bokeh_noop.py")))
         server = Server({"/": application}, port=port, address="127.0.0.1",
                         allow_websocket_origin=origins, num_procs=num_procs,
                         compress_response=True)
-        enable_nodelay(server)
+        enable_batching(enable_nodelay(server))
         server.start()
         server.io_loop.start()
     else:
