@@ -191,9 +191,16 @@ function fmt(v) {
 """
 
 JS_HELPERS = """
+const SIDE_HZ = 12;
 const st = traj._downhill || (traj._downhill = {playing: false, k: 0, raf: null});
 """ + FMT_JS + """function reveal(k) {
   const d = traj.data;
+  // While playing, the loss plot and the status follow at most SIDE_HZ times a second (and
+  // at the end): each of their repaints costs about what the landscape's does, and the
+  // path on the landscape is what the eye follows.
+  const now = performance.now();
+  const say = !st.playing || ended(k) || now - (st.said || 0) >= 1000 / SIDE_HZ;
+  if (say) st.said = now;
   const steps = Array.from(d.step.slice(0, k + 1));
   const lines = [];
   for (let r = 0; r < paths.length; r++) {
@@ -201,8 +208,10 @@ const st = traj._downhill || (traj._downhill = {playing: false, k: 0, raf: null}
     const xs = d['x' + r], ys = d['y' + r];
     paths[r].setv({data: {x: Array.from(xs.slice(0, k + 1)),
                           y: Array.from(ys.slice(0, k + 1))}}, {sync: false});
-    losses[r].setv({data: {step: steps, loss: Array.from(d['lossplot' + r].slice(0, k + 1))}},
-                   {sync: false});
+    if (say) {
+      losses[r].setv({data: {step: steps, loss: Array.from(d['lossplot' + r].slice(0, k + 1))}},
+                     {sync: false});
+    }
     const info = traj.tags[r];
     let line = "<div><span style='color:" + info.color + "'>&#9679;</span> <b>" +
       info.label + "</b> &middot; step <b>" + k + "</b>";
@@ -221,7 +230,9 @@ const st = traj._downhill || (traj._downhill = {playing: false, k: 0, raf: null}
   } else {
     arrow.setv({data: {x0: [], y0: [], x1: [], y1: []}}, {sync: false});
   }
-  show_status("<div class='downhill-status'>" + lines.join('') + "</div>");
+  if (say) {
+    show_status("<div class='downhill-status'>" + lines.join('') + "</div>");
+  }
 }
 function show_status(html) {
   // Write into the pane's element (what Panel's HTML view does with a new text, minus the
@@ -249,7 +260,10 @@ function stop() {
   if (st.raf != null) cancelAnimationFrame(st.raf);
   st.raf = null;
   play.setv({label: 'Play'}, {sync: false});
-  if (was) shown.value = st.k;
+  if (was) {
+    reveal(st.k);  // the loss plot and status too (while playing they lag up to 1 / SIDE_HZ)
+    shown.value = st.k;
+  }
 }
 """
 

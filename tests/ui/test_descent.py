@@ -114,6 +114,35 @@ def test_play_reveals_steps_in_the_browser_and_pause_tells_the_server(page, serv
     wait_for_status(page, f"step <b>{shown + 1}</b>")
 
 
+def test_while_playing_the_loss_plot_follows_less_often_and_catches_up_on_pause(page,
+                                                                               server_url):
+    """Play repaints the landscape every frame but the loss plot and the status at most
+    SIDE_HZ times a second (each repaint costs about as much as the landscape's: Play went
+    from 17 to 30+ frames a second); Pause shows every one of them at the step reached."""
+    open_lesson(page, server_url)
+    set_widget_value(page, "Speed (steps/s)", 60)
+    set_widget_value(page, "Steps", 2000)
+    wait_for_data(page, "landscape-trajectory", "d.step.length === 2001")
+    page.evaluate("""() => {
+        const counts = window.__changes = {path: 0, loss: 0};
+        const doc = Bokeh.documents[0];
+        doc.get_model_by_name('landscape-path').properties.data.change
+            .connect(() => counts.path++);
+        doc.get_model_by_name('loss-curve').properties.data.change
+            .connect(() => counts.loss++);
+    }""")
+    page.get_by_role("button", name="Play").click()
+    wait_for_data(page, "landscape-path", "d.x.length >= 120")  # two seconds of steps
+    page.get_by_role("button", name="Pause").click()
+    page.get_by_role("button", name="Play").wait_for()
+    shown = widget_value(page, "Steps shown")
+    counts = page.evaluate("() => ({...window.__changes})")
+    assert counts["loss"] < counts["path"] / 1.5, counts
+    wait_for_data(page, "loss-curve", f"d.step.length === {shown + 1}")
+    assert len(model_property(page, "landscape-path", "data")["x"]) == shown + 1
+    wait_for_status(page, f"step <b>{shown}</b>")
+
+
 def test_a_negative_typed_learning_rate_is_refused_with_a_message(page, server_url):
     open_lesson(page, server_url)
     typed = page.get_by_label("Type η")
