@@ -1,6 +1,7 @@
 """Serve a benchmark baseline with the same server start-up as `downhill` (app/server.py:
-TCP_NODELAY on websockets, one message per callback, compressed responses), so the baselines differ from the app only in
-the page: `python benchmarks/serve_baseline.py {panel,bokeh} PORT [NUM_PROCS]`."""
+TCP_NODELAY on websockets, one message per callback, compressed responses), so the baselines
+differ from the app only in the page:
+`python benchmarks/serve_baseline.py {panel,bokeh} PORT [NUM_PROCS]`."""
 
 import sys
 from pathlib import Path
