@@ -184,6 +184,37 @@ def test_small_arrays_travel_inside_the_message_and_big_ones_as_buffers():
     assert np.array_equal(np.frombuffer(bytes(message.buffers[0].data)), image)
 
 
+def test_a_patch_sends_models_the_browser_has_as_references_and_new_ones_whole():
+    """SmallArraysInline looks references up when it meets a model instead of building one
+    for every model of the document: the message is the one Bokeh's serializer writes, a
+    synced model as a bare reference, a new model with its properties, and the new model
+    counts as synced once sent."""
+    from bokeh.core.serialization import Serializer
+    from bokeh.document import Document
+    from bokeh.models import Column, Div
+    from bokeh.protocol import Protocol
+
+    doc = Document()
+    old, column = Div(text="old"), Column()
+    column.children = [old]
+    doc.add_root(column)
+    doc.models.flush_synced()
+    events = []
+    doc.on_change(lambda event: events.append(event))
+    new = Div(text="new")
+    column.children = [old, new]
+    assert new in doc.models._new_models
+
+    bokeh_json = Serializer(references=doc.models.synced_references).encode(events)
+    message = downhill_server.patch_message(Protocol(), events)
+    sent = message.content["events"]
+    assert sent == bokeh_json
+    children = sent[0]["new"]
+    assert children[0] == {"id": old.id}  # the browser has it: a reference only
+    assert children[1]["id"] == new.id and children[1]["attributes"]["text"] == "new"
+    assert new not in doc.models._new_models  # sent: a later message refers to it
+
+
 def test_every_lesson_document_passes_bokehs_validation(caplog):
     """The server skips Bokeh's per-session validation (app/server.py); the checks it would
     log run here instead, on a page with all four lessons built."""
