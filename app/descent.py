@@ -21,6 +21,7 @@ from bokeh.models import (
     BasicTickFormatter,
     ColorBar,
     ColumnDataSource,
+    CustomJS,
     LinearColorMapper,
     LinearScale,
     LogColorMapper,
@@ -189,6 +190,35 @@ function fmt(v) {
   return s;
 }
 """
+
+# Play moves the paths every frame. BokehJS repaints a plot's primary canvas (heatmap,
+# contours, axes: most of a frame's cost) whenever any renderer on it changes, but only its
+# overlay canvas for renderers of level "overlay". CLIP_JS, run in the browser when a path or
+# the view first changes, moves the moving parts there (paths, their dots, the start, the
+# gradient arrow, and the legend, which repaints with its renderers). BokehJS clips overlay
+# annotations to the frame but not overlay glyphs, so it first makes BokehJS clip those too
+# (a path panned or diverging out of the frame must not draw over the axes); without that
+# hook (another Bokeh) nothing moves: slower, never wrong. The server's models keep their
+# levels; this is the browser's drawing only.
+CLIP_JS = """
+if (Bokeh._downhill_clip === undefined) {
+  try {
+    const view = Bokeh.require("models/renderers/glyph_renderer").GlyphRendererView;
+    Object.defineProperty(view.prototype, "needs_clip", {
+      get() { return this.model.level == "overlay"; }, configurable: true});
+    Bokeh._downhill_clip = true;
+  } catch (error) {
+    Bokeh._downhill_clip = false;
+  }
+}
+if (Bokeh._downhill_clip && moving.some(r => r.level != "overlay")) {
+  for (const r of moving) r.setv({level: "overlay"}, {sync: false});
+  // Repaint both canvases once: the primary one still shows them where they were.
+  const view = Bokeh.index.find_one(plot);
+  if (view != null) view.request_paint();
+}
+"""
+
 
 JS_HELPERS = """
 const SIDE_HZ = 12;
@@ -454,17 +484,24 @@ class GradientDescent(pn.viewable.Viewer):
         self.arrow_source = ColumnDataSource(
             {"x0": [], "y0": [], "x1": [], "y1": []}, name="gradient-arrow"
         )
-        fig.add_layout(Arrow(
+        arrow = Arrow(
             end=VeeHead(size=14, fill_color=theme.ARROW_COLOR, line_color="black",
                         line_width=1),
             x_start="x0", y_start="y0", x_end="x1", y_end="y1", source=self.arrow_source,
             line_color=theme.ARROW_COLOR, line_width=3, name="gradient-arrow-annotation",
-        ))
+        )
+        fig.add_layout(arrow)
         self.start_source = ColumnDataSource({"x": [], "y": []}, name="landscape-start")
-        fig.scatter("x", "y", source=self.start_source, size=15, fill_color=theme.START_COLOR,
-                    line_color="black", line_width=2, legend_label="start (tap to move)")
+        start = fig.scatter("x", "y", source=self.start_source, size=15,
+                            fill_color=theme.START_COLOR, line_color="black", line_width=2,
+                            legend_label="start (tap to move)")
         theme.style_legend(fig, "top_left")
         fig.legend.background_fill_alpha = 0.75
+        moving = [*self.path_renderers, *self.dot_renderers, start, arrow, *fig.legend]
+        to_overlay = CustomJS(args=dict(moving=moving, plot=fig), code=CLIP_JS)
+        self.path_sources[0].js_on_change("data", to_overlay)
+        fig.x_range.js_on_change("start", to_overlay)
+        fig.y_range.js_on_change("start", to_overlay)
         fig.on_event(Tap, self._on_tap)
         # BokehJS turns a second tap within 300 ms into a DoubleTap: treat it as a tap too.
         fig.on_event(DoubleTap, self._on_tap)

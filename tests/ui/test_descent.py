@@ -143,6 +143,67 @@ def test_while_playing_the_loss_plot_follows_less_often_and_catches_up_on_pause(
     wait_for_status(page, f"step <b>{shown}</b>")
 
 
+COUNT_PAINTS_JS = """() => {
+    const fig = Bokeh.documents[0].get_model_by_name('landscape-figure');
+    const view = Bokeh.index.find_one(fig);
+    const counts = window.__paints = {primary: 0, overlays: 0};
+    for (const layer of ['primary', 'overlays']) {
+        const paint = view['_paint_' + layer].bind(view);
+        view['_paint_' + layer] = ctx => { counts[layer]++; return paint(ctx); };
+    }
+}"""
+
+
+def test_while_playing_only_the_moving_layer_of_the_landscape_is_repainted(page, server_url):
+    """The moving parts (paths, dots, start, arrow, legend) are drawn on the plot's overlay
+    canvas once they first move, so Play repaints that alone, not the heatmap, the contours
+    and the axes (Play 25-42 -> ~50 frames a second)."""
+    open_lesson(page, server_url)
+    set_widget_value(page, "Speed (steps/s)", 60)
+    set_widget_value(page, "Steps", 2000)
+    wait_for_data(page, "landscape-trajectory", "d.step.length === 2001")
+    page.evaluate(COUNT_PAINTS_JS)
+    page.get_by_role("button", name="Play").click()
+    wait_for_data(page, "landscape-path", "d.x.length >= 60")  # a second of steps
+    page.get_by_role("button", name="Pause").click()
+    paints = page.evaluate("() => ({...window.__paints})")
+    assert paints["overlays"] >= 20, paints
+    assert paints["primary"] <= 3, paints  # the move itself and the pause, not every frame
+    levels = page.evaluate("""() => Bokeh.documents[0].get_model_by_name('landscape-figure')
+        .renderers.filter(r => r.data_source && r.data_source.name === 'landscape-path')
+        .map(r => r.level)""")
+    assert levels == ["overlay", "overlay"]  # the path's line and its dots
+
+
+def test_a_path_panned_out_of_the_frame_is_not_drawn_over_the_axes(page, server_url):
+    """BokehJS does not clip overlay glyphs to the frame by itself (CLIP_JS makes it): after
+    panning the path half out of view, the overlay canvas is empty outside the frame and
+    still shows the path inside it."""
+    open_lesson(page, server_url)
+    set_widget_value(page, "Steps shown", 40)  # from (4, 3) to about (0, 0)
+    wait_for_data(page, "landscape-path", "d.x.length === 41")
+    found = page.evaluate("""async () => {
+        const fig = Bokeh.documents[0].get_model_by_name('landscape-figure');
+        const xr = fig.x_range, width = xr.end - xr.start;
+        // pan right: x from 1, the path's last ~20 points now left of the frame
+        xr.setv({start: xr.start + 0.6 * width, end: xr.end + 0.6 * width});
+        await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+        const view = Bokeh.index.find_one(fig);
+        const layer = view.canvas_view.overlays, ratio = layer.pixel_ratio;
+        const ctx = layer.canvas.getContext('2d'), f = view.frame.bbox;
+        const opaque = (x, y, w, h) => {
+            const d = ctx.getImageData(x * ratio, y * ratio, w * ratio, h * ratio).data;
+            let n = 0;
+            for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+            return n;
+        };
+        return {outside: opaque(0, f.top, f.left, f.height),  // the y axis, left of the frame
+                inside: opaque(f.left, f.top, f.width, f.height)};
+    }""")
+    assert found["outside"] == 0, found
+    assert found["inside"] > 0, found
+
+
 def test_a_negative_typed_learning_rate_is_refused_with_a_message(page, server_url):
     open_lesson(page, server_url)
     typed = page.get_by_label("Type η")
