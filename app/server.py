@@ -180,6 +180,35 @@ def enable_batching(server):
     return server
 
 
+def collect_panel_writes():
+    """Let Panel's changes join the callback's one message.
+
+    Panel writes the changes a widget callback makes to Panel objects (an HTML pane's text, a
+    widget's value) straight to the websocket, a message per `unlocked()` block, whenever it
+    runs on the server's loop and the socket is free; an η change on lesson 2 went out as four
+    messages, each serialized against every model of the document. When the socket is busy,
+    Panel instead leaves its events to Bokeh, which sends them with the callback's own
+    changes. We tell Panel the socket is busy whenever Bokeh is collecting a callback's
+    changes (the session's pending writes exist), so everything goes out as the one message
+    `BatchedServerSession` sends. Returns whether Panel has the hook (a private function)."""
+    from panel.io import document as panel_document
+
+    is_write_locked = getattr(panel_document, "_is_write_locked", None)
+    if is_write_locked is None:
+        return False
+    if getattr(is_write_locked, "collects", False):
+        return True
+
+    def write_locked(connection):
+        session = getattr(connection, "session", None)
+        return (getattr(session, "_pending_writes", None) is not None
+                or is_write_locked(connection))
+
+    write_locked.collects = True
+    panel_document._is_write_locked = write_locked
+    return True
+
+
 def skip_document_validation():
     """Bokeh validates every new session's document (a walk over every model and its checks:
     ~35 ms of CPU per new page here) only to log developer warnings. The server skips it
@@ -204,6 +233,7 @@ def create_server(panels, **options):
     # enable_nodelay without Panel's import replacing Bokeh's server class and resources
 
     skip_document_validation()
+    collect_panel_writes()
     server = pn.serve(panels, **dict(options, start=False))
     return enable_batching(enable_nodelay(server))
 

@@ -2,6 +2,7 @@
 each callback's changes sent as one message."""
 
 import asyncio
+import math
 import socket
 import threading
 
@@ -116,6 +117,36 @@ def test_a_tap_on_the_landscape_arrives_as_one_message(live_server, monkeypatch)
     assert all(type(s) is downhill_server.BatchedServerSession
                for context in server._tornado._applications.values()
                for s in context.sessions)
+
+
+def test_a_learning_rate_change_arrives_as_one_message(live_server):
+    """η's slider goes through Panel's widget pipeline, which writes the changes it makes to
+    Panel objects (the status pane, the typed-η box) straight to the socket: three or four
+    messages without `collect_panel_writes`, one with it, and all of it arrives."""
+    server, url = live_server
+    assert downhill_server.collect_panel_writes()
+
+    async def scenario():
+        async with await BokehSession.open(url) as session:
+            await session.open_tab("Gradient descent", names=["landscape-trajectory"])
+            await session.send_event("document_ready")  # as a browser does
+            await quiet(session)
+            slider = session.find(title="Learning rate")
+            typed = session.find(title="Type η")
+            counts = []
+            for value in (-1.3, -1.0, -1.3):  # η = 0.05, 0.1, 0.05
+                before = session.patches_received
+                await session.set_value(slider, value)
+                await session.wait_for(lambda v=value: math.isclose(
+                    session.get(typed)["value"], 10 ** v), timeout=30)
+                await asyncio.sleep(0.5)  # a second message would come now
+                counts.append(session.patches_received - before)
+            status = session.get(session.find(name="landscape-status"))["text"]
+            return counts, status
+
+    counts, status = asyncio.run(scenario())
+    assert counts == [1, 1, 1]
+    assert "0.05" in status
 
 
 def test_consecutive_changes_for_the_same_connections_share_a_message():
