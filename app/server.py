@@ -95,7 +95,8 @@ class SmallArraysInline(Serializer):
 
     A model the browser already has is sent as a reference, as in Bokeh, but looked up when met
     rather than by building a reference for every model of the document first (Bokeh's
-    `references=doc.models.synced_references`: ~300 models, ~2 ms of every message here).
+    `references=doc.models.synced_references`: ~440 models on a lesson-2 page). Together:
+    a lesson-2 η message serializes in 0.7-1.0 ms instead of 2.1 ms.
     """
 
     def __init__(self, models):
@@ -118,8 +119,9 @@ class SmallArraysInline(Serializer):
     def _encode_bytes(self, obj):
         if memoryview(obj).nbytes <= INLINE_BYTES:
             data = obj.tobytes() if isinstance(obj, memoryview) else bytes(obj)
-            # BokehJS gunzips inline bytes; level 1, not Bokeh's 9: arrays this small
-            # compress about as well and ~5× faster.
+            # BokehJS gunzips inline bytes. Gzipped here rather than through Bokeh's Buffer,
+            # which makes an id and reads its compression setting for every array; level 1
+            # because float arrays barely compress at any level (808 -> 831 bytes at 1 or 9).
             packed = gzip.compress(data, mtime=1, compresslevel=1)
             return BytesRep(type="bytes", data=base64.b64encode(packed).decode("ascii"))
         return super()._encode_bytes(obj)
