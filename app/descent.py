@@ -201,6 +201,7 @@ function fmt(v) {
 # hook (another Bokeh) nothing moves: slower, never wrong. The server's models keep their
 # levels; this is the browser's drawing only.
 CLIP_JS = """
+if (typeof Bokeh === "undefined") return;
 if (Bokeh._downhill_clip === undefined) {
   try {
     const view = Bokeh.require("models/renderers/glyph_renderer").GlyphRendererView;

@@ -26,13 +26,18 @@ def main(kind, port, num_procs=1):
         from bokeh.application import Application
         from bokeh.application.handlers import ScriptHandler
         from bokeh.server.server import Server
+        from tornado.web import RequestHandler
 
         from app.server import enable_batching, enable_nodelay
+
+        class Liveness(RequestHandler):  # as Panel's /liveness: the benchmark probes it
+            def get(self):
+                self.write("ok")
 
         application = Application(ScriptHandler(filename=str(BASELINES / "bokeh_noop.py")))
         server = Server({"/": application}, port=port, address="127.0.0.1",
                         allow_websocket_origin=origins, num_procs=num_procs,
-                        compress_response=True)
+                        compress_response=True, extra_patterns=[("/liveness", Liveness)])
         enable_batching(enable_nodelay(server))
         server.start()
         server.io_loop.start()
