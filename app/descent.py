@@ -227,8 +227,8 @@ const st = traj._downhill || (traj._downhill = {playing: false, k: 0, raf: null}
 """ + FMT_JS + """function reveal(k) {
   const d = traj.data;
   // While playing, the loss plot and the status follow at most SIDE_HZ times a second (and
-  // at the end): each of their repaints costs about what the landscape's does, and the
-  // path on the landscape is what the eye follows.
+  // at the end): the loss plot repaints its whole canvas (the landscape only its overlay,
+  // see CLIP_JS), and the path on the landscape is what the eye follows.
   const now = performance.now();
   const say = !st.playing || ended(k) || now - (st.said || 0) >= 1000 / SIDE_HZ;
   if (say) st.said = now;
