@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from ._base import Curve
 
 
-class Square(Curve):
+class Parabola(Curve):
+    """L(w) = (w − c)²;  L'(w) = 2(w − c);  L''(w) = 2: the unit parabola with its bottom at
+    w = ``centre`` (c)."""
+
+    centre: ClassVar[float]
+
+    def _loss(self, w):
+        return (w - self.centre) ** 2
+
+    def _grad(self, w):
+        return 2.0 * (w - self.centre)
+
+    def _hessian(self, w):
+        return 2.0
+
+
+class Square(Parabola):
     """L(w) = w²;  L'(w) = 2w;  L''(w) = 2."""
 
     id = "square"
@@ -20,18 +38,10 @@ class Square(Curve):
     min_value = 0.0
     start = 1.0
     lr = 0.1
-
-    def _loss(self, w):
-        return w * w
-
-    def _grad(self, w):
-        return 2.0 * w
-
-    def _hessian(self, w):
-        return 2.0
+    centre = 0.0
 
 
-class Shifted(Curve):
+class Shifted(Parabola):
     """L(w) = (w − 3)²;  L'(w) = 2(w − 3);  L''(w) = 2."""
 
     id = "shifted"
@@ -46,12 +56,4 @@ class Shifted(Curve):
     min_value = 0.0
     start = 0.0
     lr = 0.1
-
-    def _loss(self, w):
-        return (w - 3.0) ** 2
-
-    def _grad(self, w):
-        return 2.0 * (w - 3.0)
-
-    def _hessian(self, w):
-        return 2.0
+    centre = 3.0

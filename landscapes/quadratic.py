@@ -2,10 +2,36 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from ._base import Landscape
 
 
-class Bowl(Landscape):
+class AxisAlignedBowl(Landscape):
+    """f(x, y) = ½(a·x² + b·y²);  ∇f = (a·x, b·y);  ∇²f = diag(a, b).
+
+    The quadratic bowls whose axes are the coordinate axes, declared by their ``curvatures``
+    (a, b): the Hessian's eigenvalues, so plain gradient descent converges for η < 2/max(a, b).
+    """
+
+    curvatures: ClassVar[tuple[float, float]]
+
+    def _loss(self, x, y):
+        a, b = self.curvatures
+        # ½a and ½b, not ½(a·x² + b·y²): the same numbers to the last bit (halving is exact)
+        # without overflowing where a·x² alone would.
+        return (0.5 * a) * x * x + (0.5 * b) * y * y
+
+    def _grad(self, x, y):
+        a, b = self.curvatures
+        return a * x, b * y
+
+    def _hessian(self, x, y):
+        a, b = self.curvatures
+        return a, 0.0, b
+
+
+class Bowl(AxisAlignedBowl):
     """f(x, y) = x² + 3y²;  ∇f = (2x, 6y);  ∇²f = diag(2, 6)."""
 
     id = "bowl"
@@ -20,18 +46,10 @@ class Bowl(Landscape):
     min_value = 0.0
     start = (4.0, 3.0)
     lr = 0.1
-
-    def _loss(self, x, y):
-        return x * x + 3.0 * y * y
-
-    def _grad(self, x, y):
-        return 2.0 * x, 6.0 * y
-
-    def _hessian(self, x, y):
-        return 2.0, 0.0, 6.0
+    curvatures = (2.0, 6.0)
 
 
-class RoundBowl(Landscape):
+class RoundBowl(AxisAlignedBowl):
     """f(x, y) = x² + y²;  ∇f = (2x, 2y);  ∇²f = diag(2, 2)."""
 
     id = "round-bowl"
@@ -46,18 +64,10 @@ class RoundBowl(Landscape):
     min_value = 0.0
     start = (4.0, 3.0)
     lr = 0.1
-
-    def _loss(self, x, y):
-        return x * x + y * y
-
-    def _grad(self, x, y):
-        return 2.0 * x, 2.0 * y
-
-    def _hessian(self, x, y):
-        return 2.0, 0.0, 2.0
+    curvatures = (2.0, 2.0)
 
 
-class Valley(Landscape):
+class Valley(AxisAlignedBowl):
     """f(x, y) = ½(x² + 100y²);  ∇f = (x, 100y);  ∇²f = diag(1, 100), condition number 100."""
 
     id = "valley"
@@ -72,15 +82,7 @@ class Valley(Landscape):
     min_value = 0.0
     start = (-9.0, 2.0)
     lr = 0.018
-
-    def _loss(self, x, y):
-        return 0.5 * (x * x + 100.0 * y * y)
-
-    def _grad(self, x, y):
-        return x, 100.0 * y
-
-    def _hessian(self, x, y):
-        return 1.0, 0.0, 100.0
+    curvatures = (1.0, 100.0)
 
 
 class Booth(Landscape):
