@@ -6,8 +6,9 @@ import math
 import panel as pn
 
 from app.theme import log_tick_formatter
+from app.upstream_patches import set_debounce
 
-# Panel holds every browser->server widget change for `_debounce` ms (50 by default) before
+# Panel holds every browser->server widget change for 50 ms (its private `_debounce`) before
 # running the callbacks, so a dragged slider answered ~55 ms late (a pure Bokeh slider: ~9 ms).
 # For the sliders a lecturer drags, whose callbacks take a few ms (w, h: ~3 ms; η in lesson 2:
 # ~10 ms) we answer at once. Changes that arrive before the pending callback runs still merge
@@ -19,7 +20,7 @@ DRAG_DEBOUNCE_MS = 0
 def answer_drags_at_once(*widgets):
     """Run these widgets' callbacks as soon as a change arrives (no 50 ms debounce)."""
     for widget in widgets:
-        widget._debounce = DRAG_DEBOUNCE_MS
+        set_debounce(widget, DRAG_DEBOUNCE_MS)
     return widgets[0] if len(widgets) == 1 else widgets
 
 

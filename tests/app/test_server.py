@@ -10,6 +10,7 @@ import pytest
 from tornado.ioloop import IOLoop
 
 from app import server as downhill_server
+from app import upstream_patches as upstream
 from app.cli import MAIN
 from benchmarks.wsclient import BokehSession
 from tests.ui.conftest import free_port
@@ -82,7 +83,7 @@ def test_a_tap_on_the_landscape_arrives_as_one_message(live_server, monkeypatch)
     Bokeh alone sends each change as a message of its own (nine for this tap), our sessions
     send them as one PATCH-DOC, and all of it arrives."""
     server, url = live_server
-    assert downhill_server.batches_patches()
+    assert upstream.batches_patches()
 
     async def scenario():
         async with await BokehSession.open(url) as session:
@@ -107,14 +108,14 @@ def test_a_tap_on_the_landscape_arrives_as_one_message(live_server, monkeypatch)
         frames.append(3 + 2 * len(message.buffers))
         return message
 
-    make_message = downhill_server.patch_message
-    monkeypatch.setattr(downhill_server, "patch_message", counted)
+    make_message = upstream.patch_message
+    monkeypatch.setattr(upstream, "patch_message", counted)
     messages, status, trajectory = asyncio.run(scenario())
     assert messages == 1
     assert frames[-1] == 3  # every array of a tap is small: no binary frames
     assert "(1, -1)" in status
     assert list(trajectory["x0"][:1]) == [1.0] and list(trajectory["y0"][:1]) == [-1.0]
-    assert all(type(s) is downhill_server.BatchedServerSession
+    assert all(type(s) is upstream.BatchedServerSession
                for context in server._tornado._applications.values()
                for s in context.sessions)
 
@@ -124,7 +125,7 @@ def test_a_learning_rate_change_arrives_as_one_message(live_server):
     Panel objects (the status pane, the typed-η box) straight to the socket: three or four
     messages without `collect_panel_writes`, one with it, and all of it arrives."""
     server, url = live_server
-    assert downhill_server.collect_panel_writes()
+    assert upstream.collect_panel_writes()
 
     async def scenario():
         async with await BokehSession.open(url) as session:
@@ -175,7 +176,7 @@ def test_consecutive_changes_for_the_same_connections_share_a_message():
                Pending(events[2], ("two",))]
     for p in pending:
         p.protocol = protocol_of
-    messages = downhill_server.serialize_batches(pending)
+    messages = upstream.serialize_batches(pending)
     assert [connections for _message, connections in messages] == [("one",), ("two",)]
     first, second = (message.content["events"] for message, _ in messages)
     assert [e["kind"] for e in first] == ["ModelChanged", "ColumnDataChanged"]
@@ -200,10 +201,10 @@ def test_small_arrays_travel_inside_the_message_and_big_ones_as_buffers():
     events = []
     doc.on_change(lambda event: events.append(event))
     path = np.linspace(0.0, 1.0, 101)
-    image = np.arange(2 * downhill_server.INLINE_BYTES // 8, dtype=np.float64)
+    image = np.arange(2 * upstream.INLINE_BYTES // 8, dtype=np.float64)
     small.data = {"x": path}
     big.data = {"x": image}
-    message = downhill_server.patch_message(Protocol(), events)
+    message = upstream.patch_message(Protocol(), events)
     message.prepare()
     inline, buffered = (event["data"]["entries"][0][1]["array"]
                         for event in message.content["events"])
@@ -237,7 +238,7 @@ def test_a_patch_sends_models_the_browser_has_as_references_and_new_ones_whole()
     assert new in doc.models._new_models
 
     bokeh_json = Serializer(references=doc.models.synced_references).encode(events)
-    message = downhill_server.patch_message(Protocol(), events)
+    message = upstream.patch_message(Protocol(), events)
     sent = message.content["events"]
     assert sent == bokeh_json
     children = sent[0]["new"]
@@ -247,8 +248,8 @@ def test_a_patch_sends_models_the_browser_has_as_references_and_new_ones_whole()
 
 
 def test_every_lesson_document_passes_bokehs_validation(caplog):
-    """The server skips Bokeh's per-session validation (app/server.py); the checks it would
-    log run here instead, on a page with all four lessons built."""
+    """The server skips Bokeh's per-session validation (app/upstream_patches.py); the checks
+    it would log run here instead, on a page with all four lessons built."""
     import logging
 
     import panel as pn
@@ -274,11 +275,11 @@ def test_the_server_skips_per_session_validation_unless_asked(monkeypatch):
 
     monkeypatch.delenv("BOKEH_VALIDATE_DOC", raising=False)
     try:
-        downhill_server.skip_document_validation()
+        upstream.skip_document_validation()
         assert settings.perform_document_validation() is False
         monkeypatch.setenv("BOKEH_VALIDATE_DOC", "true")
         settings.perform_document_validation.unset_value()
-        downhill_server.skip_document_validation()
+        upstream.skip_document_validation()
         assert settings.perform_document_validation() is True
     finally:
         settings.perform_document_validation.unset_value()

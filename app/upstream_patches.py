@@ -1,0 +1,359 @@
+"""Every place Downhill patches Bokeh's or Panel's private machinery, and nothing else.
+
+Each patch below starts with a comment block: what the upstream code does, what we do instead,
+the gain we measured, and how to drop the patch. `RELIES_ON` lists every private name the
+patches touch, with the signature they were written against; `check_upstream()` compares it
+with the installed packages and tests/app/test_upstream_patches.py fails, naming the name,
+when a Bokeh or Panel upgrade moves one. pyproject.toml pins the exact versions they were
+tested on (bokeh 3.10.2, panel 1.10.0). At run time a missing hook is logged as a warning and
+that patch is left out (the app still works, only slower): never silently.
+
+To drop a patch when upstream fixes the behaviour: delete its block here and its entries in
+`RELIES_ON`, remove its call in app/server.py `create_server` (or its caller), and delete or
+rewrite the tests that assert its effect (named in each block).
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import inspect
+import itertools
+import logging
+from importlib import import_module
+from typing import NamedTuple
+
+from bokeh.core.serialization import BytesRep, Serializer
+from bokeh.model import Model
+from bokeh.protocol.messages.patch_doc import PatchJson
+from bokeh.server.contexts import ApplicationContext
+from bokeh.server.session import ServerSession
+from tornado.websocket import WebSocketHandler
+
+log = logging.getLogger("downhill")
+
+
+class Private(NamedTuple):
+    """A private name a patch relies on: `module:attribute.path`, and the signature of the
+    callable there as `inspect.signature` prints it (None for a plain attribute)."""
+
+    target: str
+    signature: str | None
+    patch: str  # which patch below uses it
+
+
+RELIES_ON = (
+    Private("bokeh.server.server:BaseServer#_tornado", None, "TCP_NODELAY"),
+    Private("tornado.web:Application#wildcard_router", None, "TCP_NODELAY"),
+    Private("bokeh.server.tornado:BokehTornado#_applications", None, "batching"),
+    Private("bokeh.server.session:ServerSession._send_pending_patches",
+            "(self, pending: 'list[_PendingPatch]') -> 'None'", "batching"),
+    Private("bokeh.server.session:ServerSession#_pending_writes", None, "Panel's writes"),
+    Private("bokeh.server.contexts:ApplicationContext._create_session",
+            "(self, session_id: 'ID', request: 'RequestLike | None' = None, "
+            "token: 'str | None' = None) -> 'ServerSession'", "batching"),
+    Private("bokeh.core.serialization:Serializer._encode_bytes",
+            "(self, obj: 'bytes | memoryview') -> 'BytesRep'", "small arrays inline"),
+    Private("bokeh.core.serialization:Serializer.get_ref",
+            "(self, obj: 'Any') -> 'Ref | None'", "small arrays inline"),
+    Private("bokeh.core.serialization:Serializer.has_ref",
+            "(self, obj: 'Any') -> 'bool'", "small arrays inline"),
+    Private("bokeh.core.serialization:Serializer()._references", None, "small arrays inline"),
+    Private("bokeh.document:Document().models._new_models", None, "small arrays inline"),
+    Private("bokeh.document.models:DocumentModelManager.flush_synced",
+            "(self, is_still_new: 'Callable[[Model], bool] | None' = None) -> 'None'",
+            "small arrays inline"),
+    Private("bokeh.protocol:Protocol()._messages", None, "small arrays inline"),
+    Private("panel.io.document:_is_write_locked", "(conn: 'ServerConnection') -> 'bool'",
+            "Panel's writes"),
+    Private("panel.widgets:FloatSlider()._debounce", None, "no debounce on drags"),
+)
+
+
+def _resolve(target):
+    """The object `module:Name.attr` names. `Name()` in the path stands for an instance (for
+    attributes set in __init__); a last part `#attr` is an attribute that the class's __init__
+    assigns (`self.attr = ...`), for classes too costly to instantiate here. Raises
+    AttributeError or ImportError when the name is gone."""
+    module_name, _, path = target.partition(":")
+    obj = import_module(module_name)
+    path, _, assigned = path.partition("#")
+    for part in path.split("."):
+        obj = getattr(obj, part[:-2])() if part.endswith("()") else getattr(obj, part)
+    if assigned:
+        if f"self.{assigned} =" not in inspect.getsource(obj.__init__):
+            raise AttributeError(f"{obj.__name__}.__init__ no longer sets {assigned}")
+    return obj
+
+
+def check_upstream(*patches):
+    """What no longer matches in the installed Bokeh and Panel: a list of readable problems
+    (empty when every private name in RELIES_ON is there with its recorded signature), for
+    the named patches only when some are named (so a pure-Bokeh server never imports Panel)."""
+    problems = []
+    for private in RELIES_ON:
+        if patches and private.patch not in patches:
+            continue
+        try:
+            obj = _resolve(private.target)
+        except (AttributeError, ImportError) as error:
+            problems.append(f"{private.target} ({private.patch}) is gone: {error}")
+            continue
+        if private.signature is not None:
+            found = str(inspect.signature(obj))
+            if found != private.signature:
+                problems.append(f"{private.target} ({private.patch}) changed signature: "
+                                f"{found}, written against {private.signature}")
+    return problems
+
+
+def _missing(patch):
+    """Log (never silently skip) that `patch` cannot be applied to the installed packages."""
+    problems = check_upstream(patch)
+    if problems:
+        log.warning("downhill: leaving out the %s patch, the installed Bokeh/Panel changed: %s",
+                    patch, "; ".join(problems))
+    return bool(problems)
+
+
+# ------------------------------------------------------------------------------ TCP_NODELAY
+# Upstream: neither Bokeh nor Panel sets TCP_NODELAY; tornado turns Nagle back on at the end of
+# every HTTP response on a kept-alive stream, the websocket upgrade's 101 included. A reply of a
+# few small frames then waits for the client's delayed ACK (Linux: up to 40 ms).
+# Ours: the websocket handler in the server's routing rules becomes a subclass that sets
+# TCP_NODELAY when the socket opens. Gain: replies ~4 ms instead of jumping between ~4 and
+# ~45 ms. Guarded by tests/app/test_server.py::test_tcp_nodelay_is_set_on_a_live_websocket.
+
+def nodelay_handler(handler_class):
+    """A subclass of the websocket handler `handler_class` that turns Nagle's algorithm off
+    when the websocket opens.
+
+    Setting it when the connection is accepted is not enough: tornado turns Nagle back on at
+    the end of every HTTP response on a kept-alive stream, the upgrade's 101 included.
+    """
+    if getattr(handler_class, "downhill_nodelay", False):
+        return handler_class
+
+    class NoDelayWebSocketHandler(handler_class):
+        downhill_nodelay = True
+
+        def open(self, *args, **kwargs):
+            self.set_nodelay(True)
+            return super().open(*args, **kwargs)
+
+    NoDelayWebSocketHandler.__name__ = f"NoDelay{handler_class.__name__}"
+    return NoDelayWebSocketHandler
+
+
+def enable_nodelay(server):
+    """Set TCP_NODELAY on every websocket `server` (a Bokeh/Panel Server) opens from now on,
+    by replacing the websocket handler class in the server's routing rules."""
+    replaced = 0
+    for rule in server._tornado.wildcard_router.rules:
+        if isinstance(rule.target, type) and issubclass(rule.target, WebSocketHandler):
+            rule.target = nodelay_handler(rule.target)
+            replaced += 1
+    if not replaced:
+        raise RuntimeError("the server has no websocket route to set TCP_NODELAY on")
+    return server
+
+
+# ------------------------------------------------------------------- one message per callback
+# Upstream: Bokeh's ServerSession sends every change a callback makes as a PATCH-DOC message of
+# its own, each serialized in a worker thread (a tap on lesson 2: 9 messages in 51 websocket
+# frames), and the browser may paint between them.
+# Ours: `BatchedServerSession._send_pending_patches` sends one message per run of changes for
+# the same connections (a tap: 1 message in 3 frames; browser tap -> path p50 ~42 -> ~31 ms).
+# Guarded by test_server.py::test_a_tap_on_the_landscape_arrives_as_one_message.
+
+def serialize_batches(pending):
+    """One PATCH-DOC message for each run of consecutive changes bound for the same
+    connections: [(message, connections)], in order. `pending` is what a Bokeh session
+    collected while a callback held its document lock (objects with event, protocol and
+    connections)."""
+    from bokeh.io.doc import patch_curdoc
+
+    messages = []
+    for (protocol, connections), run in itertools.groupby(
+        pending, key=lambda patch: (patch.protocol, patch.connections)
+    ):
+        events = [patch.event for patch in run]
+        with patch_curdoc(events[0].document):
+            message = patch_message(protocol, events)
+            message.prepare()
+        messages.append((message, connections))
+    return messages
+
+
+# ---------------------------------------------------------------------- small arrays inline
+# Upstream: Bokeh sends every array as a binary buffer (two websocket frames each) and builds a
+# reference for every model of the document before serializing a patch (~440 on lesson 2).
+# Ours: `SmallArraysInline` puts arrays <= INLINE_BYTES in the JSON and looks references up
+# when met. Gain: a lesson-2 η message serializes in 0.7-1.0 ms instead of 2.1 ms; a tap's 24
+# buffer frames of 30 are gone. Guarded by test_server.py::test_small_arrays_travel_inside_*
+# and ::test_a_patch_sends_models_the_browser_has_as_references_and_new_ones_whole.
+
+INLINE_BYTES = 16 * 1024  # arrays up to this size travel inside the message's JSON
+
+
+class SmallArraysInline(Serializer):
+    """Bokeh's serializer for one document's changes, with two differences.
+
+    An array of at most INLINE_BYTES goes inside the JSON (base64) instead of as a binary
+    buffer of its own. Each buffer costs two websocket frames, and the browser handles every
+    frame as a task of its own, so it may paint between them: a tap's twelve small arrays were
+    24 of its 30 frames. Big arrays (a landscape's image) stay binary: base64 is a third larger.
+
+    A model the browser already has is sent as a reference, as in Bokeh, but looked up when met
+    rather than by building a reference for every model of the document first (Bokeh's
+    `references=doc.models.synced_references`: ~440 models on a lesson-2 page). Together:
+    a lesson-2 η message serializes in 0.7-1.0 ms instead of 2.1 ms.
+    """
+
+    def __init__(self, models):
+        super().__init__()
+        self._models = models  # the document's DocumentModelManager
+
+    def _synced(self, obj):
+        return (isinstance(obj, Model) and self._models.get_by_id(obj.id) is obj
+                and obj not in self._models._new_models)
+
+    def has_ref(self, obj):
+        return id(obj) in self._references or self._synced(obj)
+
+    def get_ref(self, obj):
+        ref = self._references.get(id(obj))
+        if ref is None and self._synced(obj):
+            return obj.ref
+        return ref
+
+    def _encode_bytes(self, obj):
+        if memoryview(obj).nbytes <= INLINE_BYTES:
+            data = obj.tobytes() if isinstance(obj, memoryview) else bytes(obj)
+            # BokehJS gunzips inline bytes. Gzipped here rather than through Bokeh's Buffer,
+            # which makes an id and reads its compression setting for every array; level 1
+            # because float arrays barely compress at any level (808 -> 831 bytes at 1 or 9).
+            packed = gzip.compress(data, mtime=1, compresslevel=1)
+            return BytesRep(type="bytes", data=base64.b64encode(packed).decode("ascii"))
+        return super()._encode_bytes(obj)
+
+
+def patch_message(protocol, events):
+    """A PATCH-DOC message of `events` (one document's): as Bokeh's PatchDoc.create, with
+    small arrays inline (SmallArraysInline)."""
+    doc = events[0].document
+    serializer = SmallArraysInline(doc.models)
+    content = PatchJson(events=serializer.encode(events))
+    doc.models.flush_synced(lambda model: not serializer.has_ref(model))
+    message_class = protocol._messages["PATCH-DOC"]
+    message = message_class(message_class.create_header(), {}, content)
+    message.add_buffers(*serializer.buffers)
+    return message
+
+
+class BatchedServerSession(ServerSession):
+    """A Bokeh session that sends everything one callback changed as one PATCH-DOC message
+    (Bokeh: one message per change). The browser applies the message's events together,
+    so a tap repaints the page once, not once per changed model."""
+
+    async def _send_pending_patches(self, pending):
+        for message, connections in serialize_batches(pending):
+            for connection in connections:
+                await connection.send_message(message)
+
+
+class BatchingApplicationContext(ApplicationContext):
+    """Bokeh's application context, making `BatchedServerSession`s."""
+
+    async def _create_session(self, *args, **kwargs):
+        session = await super()._create_session(*args, **kwargs)
+        if type(session) is ServerSession:  # same object, our subclass's method
+            session.__class__ = BatchedServerSession
+        return session
+
+
+def batches_patches():
+    """Whether the installed Bokeh has every hook BatchedServerSession and SmallArraysInline
+    rely on (RELIES_ON; tests/app/test_upstream_patches.py checks them by name)."""
+    return not check_upstream("batching", "small arrays inline")
+
+
+def enable_batching(server):
+    """Make every session `server` creates from now on a `BatchedServerSession`."""
+    if _missing("batching") or _missing("small arrays inline"):
+        return server  # Bokeh's own one-message-per-change sending, logged
+    for context in server._tornado._applications.values():
+        if type(context) is ApplicationContext:
+            context.__class__ = BatchingApplicationContext
+    return server
+
+
+# -------------------------------------------------------------------------- Panel's writes
+# Upstream: Panel writes the changes a widget callback makes to Panel objects straight to the
+# socket, a message per `unlocked()` block, when the socket is free (an η change: 3-4 messages).
+# Ours: Panel is told the socket is busy while Bokeh collects a callback's changes, so it leaves
+# them to Bokeh (its own fallback path) and they join the one message. Gain: 25.9 -> 20 ms
+# server CPU per η change, reply 25.8 -> 20.8 ms. Guarded by
+# test_server.py::test_a_learning_rate_change_arrives_as_one_message.
+
+def collect_panel_writes():
+    """Let Panel's changes join the callback's one message.
+
+    Panel writes the changes a widget callback makes to Panel objects (an HTML pane's text, a
+    widget's value) straight to the websocket, a message per `unlocked()` block, whenever it
+    runs on the server's loop and the socket is free; an η change on lesson 2 went out as four
+    messages, each serialized against every model of the document. When the socket is busy,
+    Panel instead leaves its events to Bokeh, which sends them with the callback's own
+    changes. We tell Panel the socket is busy whenever Bokeh is collecting a callback's
+    changes (the session's pending writes exist), so everything goes out as the one message
+    `BatchedServerSession` sends. Returns whether Panel has the hook (a private function)."""
+    from panel.io import document as panel_document
+
+    is_write_locked = getattr(panel_document, "_is_write_locked", None)
+    if getattr(is_write_locked, "collects", False):
+        return True
+    if is_write_locked is None or _missing("Panel's writes"):
+        return False
+
+    def write_locked(connection):
+        session = getattr(connection, "session", None)
+        return (getattr(session, "_pending_writes", None) is not None
+                or is_write_locked(connection))
+
+    write_locked.collects = True
+    write_locked.__wrapped__ = is_write_locked  # check_upstream reads Panel's own signature
+    panel_document._is_write_locked = write_locked
+    return True
+
+
+# --------------------------------------------------------------------- document validation
+# Upstream: Bokeh validates every new session's document (a walk over every model) only to log
+# developer warnings: ~35 ms of CPU per new page. Ours: off unless BOKEH_VALIDATE_DOC is set
+# (a public Bokeh setting, no private name); test_server.py validates every lesson instead.
+
+def skip_document_validation():
+    """Bokeh validates every new session's document (a walk over every model and its checks:
+    ~35 ms of CPU per new page here) only to log developer warnings. The server skips it
+    unless BOKEH_VALIDATE_DOC is set; tests/app/test_server.py validates every lesson's
+    document instead, once, where a warning fails the build."""
+    import os
+
+    from bokeh.settings import settings
+
+    if "BOKEH_VALIDATE_DOC" not in os.environ:
+        settings.perform_document_validation.set_value(False)
+
+
+# -------------------------------------------------------------------- no debounce on drags
+# Upstream: Panel holds every browser->server widget change for the widget's private
+# `_debounce` ms (50) before running its callbacks, so a dragged slider answered ~55 ms late
+# (a pure Bokeh slider: ~9 ms). Ours: 0 for the sliders a lecturer drags (app/controls.py says
+# which and why). Guarded by tests/app/test_controls_debounce.py.
+
+def set_debounce(widget, milliseconds):
+    """Run `widget`'s callbacks `milliseconds` after a browser change (Panel: 50)."""
+    if not hasattr(widget, "_debounce"):
+        _missing("no debounce on drags")
+        return widget
+    widget._debounce = milliseconds
+    return widget

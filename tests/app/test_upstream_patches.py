@@ -1,0 +1,65 @@
+"""The private Bokeh and Panel names app/upstream_patches.py relies on are still there, with the
+signatures the patches were written against: an upgrade that moves one fails here, by name,
+instead of the app quietly falling back to the slower upstream behaviour."""
+
+import inspect
+import re
+import tomllib
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+
+from app import upstream_patches as upstream
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("private", upstream.RELIES_ON, ids=lambda p: p.target)
+def test_every_private_name_a_patch_uses_is_installed_with_its_signature(private):
+    obj = upstream._resolve(private.target)  # AttributeError / ImportError: gone
+    if private.signature is not None:
+        assert str(inspect.signature(obj)) == private.signature
+
+
+def test_the_check_names_a_private_name_that_is_gone(monkeypatch):
+    moved = upstream.Private("bokeh.server.session:ServerSession._send_patches_renamed",
+                             None, "batching")
+    monkeypatch.setattr(upstream, "RELIES_ON", (*upstream.RELIES_ON, moved))
+    problems = upstream.check_upstream()
+    assert len(problems) == 1 and "_send_patches_renamed (batching) is gone" in problems[0]
+    assert not upstream.batches_patches()
+
+
+def test_the_check_names_a_changed_signature(monkeypatch):
+    changed = upstream.RELIES_ON[0]._replace(
+        target="bokeh.core.serialization:Serializer.get_ref", signature="(self, obj)",
+        patch="small arrays inline")
+    monkeypatch.setattr(upstream, "RELIES_ON", (changed,))
+    (problem,) = upstream.check_upstream()
+    assert "changed signature" in problem and "written against (self, obj)" in problem
+
+
+def test_a_patch_whose_hook_is_gone_is_left_out_with_a_warning(monkeypatch, caplog):
+    from panel.io import document as panel_document
+
+    def unpatched(conn):  # as Panel's, before any server in this process patched it
+        return False
+
+    monkeypatch.setattr(panel_document, "_is_write_locked", unpatched)
+    gone = upstream.Private("panel.io.document:_is_write_locked_renamed", None,
+                            "Panel's writes")
+    monkeypatch.setattr(upstream, "RELIES_ON", (gone,))
+    with caplog.at_level("WARNING", logger="downhill"):
+        assert upstream.collect_panel_writes() is False
+    assert "leaving out the Panel's writes patch" in caplog.text
+    assert panel_document._is_write_locked is unpatched
+
+
+def test_the_patched_packages_are_pinned_to_the_versions_installed_here():
+    """pyproject pins the exact Bokeh and Panel the patches were tested on."""
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    pins = dict(re.fullmatch(r"(\w+)==([\w.]+)", d.split(";")[0].strip()).groups()
+                for d in dependencies if "==" in d)
+    assert pins.get("bokeh") == version("bokeh")
+    assert pins.get("panel") == version("panel")
