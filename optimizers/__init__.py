@@ -9,6 +9,8 @@
     params, state = opt.step(params, grad, state)  # pure; state is a printable NamedTuple
     run = optimizers.descend(landscape, opt, start, steps=100, batch_size=None, seed=0)
     run.points, run.losses, run.grads, run.diverged_at, run.batches
+    ends = optimizers.endpoints(landscape, opt, start, steps=100)   # the same descent, no path:
+    ends.final, ends.previous, ends.losses, ends.diverged_at        # (..., d), (..., d), (...)
 
     optimizers.schedules.constant / step_decay / cosine / linear_warmup / warmup_cosine
     optimizers.clip_by_norm(grad, max_norm)        # per run, as torch's clip_grad_norm_
@@ -17,13 +19,14 @@
 
 from . import schedules
 from .core import Optimizer, clip_by_norm, get, names
-from .descent import DIVERGENCE_WIDTHS, Run, descend, minibatches
+from .descent import DIVERGENCE_WIDTHS, Endpoints, Run, descend, endpoints, minibatches
 from .rules import AdagradState, AdamState, LionState, RMSpropState, SGDState
 
 __all__ = [
     "DIVERGENCE_WIDTHS",
     "AdagradState",
     "AdamState",
+    "Endpoints",
     "LionState",
     "Optimizer",
     "RMSpropState",
@@ -31,6 +34,7 @@ __all__ = [
     "SGDState",
     "clip_by_norm",
     "descend",
+    "endpoints",
     "get",
     "minibatches",
     "names",
