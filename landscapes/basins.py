@@ -52,8 +52,9 @@ STEPS_MAX = 2000
 RADIUS_FRACTION = 0.02   # r = 2 % of the larger display side
 STATIONARY = 1e-2        # ‖∇L(end)‖ ≤ 1 % of the median ‖∇L(start)‖
 # the central-difference step of max_curvature() where there is no analytic Hessian, as a
-# fraction of the display width: truncation ~ h², round-off ~ 1e-16 / h, both ≲ 1e-9 relative
-DIFFERENCE_STEP = 1e-5
+# fraction of the display width: truncation ~ h², round-off ~ 1e-16 / h. On a typed Himmelblau
+# (width 10) λmax was off by 5e-9 at 1e-5, 3e-11 at 1e-6, 3e-10 at 1e-7, 4e-8 at 1e-9
+DIFFERENCE_STEP = 1e-6
 SWEEP_FACTORS = (0.05, 0.5, 0.9, 1.1, 2.0)
 OUTCOMES = ("converges slowly", "converges", "oscillates", "diverges")
 
@@ -279,7 +280,7 @@ def _point(point):
 
 def hessian_at(landscape, point):
     """The 2 × 2 Hessian at ``point``: ``landscape.hessian`` where it exists, else central
-    differences of the exact gradient with h = 1e-5 × each axis' display width (symmetrized)."""
+    differences of the exact gradient with h = 1e-6 × each axis' display width (symmetrized)."""
     point = _point(point)
     if getattr(landscape, "hessian", None) is not None:
         with np.errstate(all="ignore"):
@@ -318,7 +319,8 @@ def critical_lr(landscape, point=None):
     there is |1 − ηλmax|). ``point`` defaults to the first known minimum (ValueError when the
     landscape has none). λmax is the closed form of the 2 × 2 eigenvalue (1/3 exactly for
     x² + 3y²); where ``landscape.hessian`` is None (typed functions, non-smooth ones) the Hessian
-    comes from central differences of the exact gradient, h = 1e-5 display widths. None when
+    comes from central differences of the exact gradient, h = 1e-6 display widths (about
+    1e-10 relative on smooth functions). None when
     λmax ≤ 0 (no curvature limit there: flat or concave), never ±inf."""
     if point is None:
         minima = np.asarray(landscape.minima, dtype=np.float64).reshape(-1, 2)

@@ -100,17 +100,21 @@ def test_the_labelling_rule():
     assert basins.label_ends(bowl, ends, moving, grad_scale=100.0)[0].tolist() == [0, -2, -1, -2]
 
 
-def test_neighbouring_cells_join_and_basins_are_ordered_by_loss():
+@pytest.mark.parametrize("tilt", [0.1, -0.1])
+def test_neighbouring_cells_join_and_basins_are_ordered_by_loss(tilt):
     # ends on both sides of a cell border (x = 1 is a multiple of r = 0.2) are one basin;
-    # the tilted double well's left minimum is lower, so it comes first
-    well = circuits.to_landscape("(x**2 - 1)**2 + y**2 + 0.1*x")
-    left = -1.0 - 0.1 / 8 + 0.0
+    # in the tilted double well the minimum on the side the tilt goes down to comes first
+    well = circuits.to_landscape(f"(x**2 - 1)**2 + y**2 + {tilt}*x")
+    left = -1.0 - tilt / 8
     ends = np.array([[0.9999, 0.0], [1.0001, 0.0], [left, 0.0], [left + 1e-3, 0.0]])
     labels, centres = basins.label_ends(well, ends, ends, grad_scale=100.0)
-    assert centres.shape == (2, 2) and centres[0, 0] < 0 < centres[1, 0]
-    assert labels.tolist() == [1, 1, 0, 0]
+    assert centres.shape == (2, 2)
+    low, high = (0, 1) if tilt > 0 else (1, 0)   # the label of the left / the right basin
+    assert labels.tolist() == [high, high, low, low]
+    assert (centres[low, 0] < 0) and (centres[high, 0] > 0)
     # the centre is the group's lowest end point
-    assert np.array_equal(centres[0], ends[np.argmin(well.loss(ends[2:])) + 2])
+    assert np.array_equal(centres[low], ends[np.argmin(well.loss(ends[2:])) + 2])
+    assert np.array_equal(centres[high], ends[np.argmin(well.loss(ends[:2]))])
 
 
 def test_a_typed_function_gets_its_basins_found():
@@ -158,8 +162,9 @@ def test_max_curvature_at_any_point_and_without_a_hessian():
         assert basins.max_curvature(himmelblau, point) == pytest.approx(expected, rel=1e-14)
     # a typed Himmelblau has no Hessian: central differences of its exact gradient
     typed = circuits.to_landscape("(x**2 + y - 11)**2 + (x + y**2 - 7)**2")
-    expected = np.max(np.linalg.eigvalsh(himmelblau.hessian(np.array([0.3, -1.2]))))
-    assert basins.max_curvature(typed, [0.3, -1.2]) == pytest.approx(expected, rel=1e-7)
+    for point in ([0.3, -1.2], [3.0, 2.0], [-4.0, 4.5], [1.1, 0.7]):
+        expected = np.max(np.linalg.eigvalsh(himmelblau.hessian(np.array(point))))
+        assert basins.max_curvature(typed, point) == pytest.approx(expected, rel=1e-9)
 
 
 def test_concave_points_have_no_critical_lr_and_the_small_root_is_accurate():
