@@ -9,6 +9,10 @@
     (like numpy here) and once with torch's default thread count; the ratio is against the
     faster of the two. (On a busy 2-core machine torch's two OpenMP threads spin against each
     other and run ~10× slower than one thread.)
+- A basin map (issue 15): landscapes.basins.basin_map on Himmelblau, a 200×200 grid of starts
+  × 200 Adam steps (lr 0.1) — one optimizers.endpoints() call (descend()'s loop without the
+  path) plus the labels — beside endpoints() alone and torch.optim.Adam + autograd on the same
+  batch (the same two thread settings); the ratio is against the faster torch.
 - A 400×400 grid of loss + gradient on several landscapes (what one heatmap frame costs).
 """
 
@@ -27,6 +31,8 @@ TITLE = "Math core (numpy) vs torch"
 
 GRID, STEPS, LR = 200, 200, 0.01
 TARGET_S = 0.5
+BASIN_LANDSCAPE, BASIN_LR = "himmelblau", 0.1
+BASIN_TARGET_S = 0.3   # issue 15: 200×200 starts × 200 Adam steps on Himmelblau
 HEATMAP = 400
 HEATMAP_LANDSCAPES = ("bowl", "rosenbrock", "himmelblau", "rastrigin", "ackley",
                       "goldstein-price", "line-fit", "logistic")
@@ -68,7 +74,24 @@ def oracle_python():
     return venv if venv.exists() else None
 
 
-def torch_adam(repeats, threads=None, grid=GRID, steps=STEPS):
+def ours_basin_map(grid=GRID, steps=STEPS):
+    import landscapes
+    import landscapes.basins
+
+    return landscapes.basins.basin_map(landscapes.get(BASIN_LANDSCAPE), "adam", BASIN_LR,
+                                       n=grid, steps=steps)
+
+
+def ours_endpoints(grid=GRID, steps=STEPS):
+    import landscapes
+    import optimizers
+
+    himmelblau = landscapes.get(BASIN_LANDSCAPE)
+    return optimizers.endpoints(himmelblau, optimizers.get("adam", lr=BASIN_LR),
+                                grid_starts(himmelblau, grid), steps=steps)
+
+
+def torch_adam(repeats, threads=None, grid=GRID, steps=STEPS, landscape="rosenbrock", lr=LR):
     """The torch run's timing dict (from benchmarks/torch_core.py), or None without torch."""
     python = oracle_python()
     if python is None:
@@ -76,7 +99,7 @@ def torch_adam(repeats, threads=None, grid=GRID, steps=STEPS):
     thread_arg = [] if threads is None else [str(threads)]
     done = subprocess.run(
         [str(python), str(ROOT / "benchmarks" / "torch_core.py"), str(grid), str(steps),
-         str(repeats), *thread_arg],
+         str(repeats), *thread_arg, f"--landscape={landscape}", f"--lr={lr!r}"],
         capture_output=True, text=True, check=False, timeout=600,
     )
     if done.returncode != 0:
@@ -126,6 +149,7 @@ def run(repeats=5):
             rows.append({"name": f"ratio ours {label} / torch (faster)", "ratio": ours / torch_s,
                          "seconds": None, "target_s": None, "ok": ours <= torch_s,
                          "note": "target: ≤ 1 (not slower than torch)"})
+    rows.extend(basin_rows(repeats))
     for landscape_id in HEATMAP_LANDSCAPES:
         seconds, _ = median_time(heatmap(landscape_id), repeats)
         rows.append({"name": f"{HEATMAP}×{HEATMAP} grid loss + grad: {landscape_id}",
@@ -133,3 +157,38 @@ def run(repeats=5):
                      "ok": seconds < HEATMAP_TARGET_S, "note": ""})
     return rows
 
+
+
+def basin_rows(repeats):
+    """The basin map (issue 15) beside endpoints() alone and torch on the same batch."""
+    import os
+
+    rows = []
+    last = {}
+    map_s, _ = median_time(lambda: last.update(m=ours_basin_map()), repeats)
+    ends_s, _ = median_time(ours_endpoints, repeats)
+    batch = f"{GRID}×{GRID} starts × {STEPS} Adam steps (lr {BASIN_LR}), Himmelblau"
+    counts = {k: v for k, v in last["m"].counts.items() if v}
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    rows.append({"name": f"ours basin_map(): {batch}", "seconds": map_s,
+                 "target_s": BASIN_TARGET_S, "ok": map_s <= BASIN_TARGET_S,
+                 "note": f"endpoints() + labels {counts}; load average {load}"})
+    rows.append({"name": f"ours endpoints() alone: {batch}", "seconds": ends_s,
+                 "target_s": None, "ok": None, "note": "the descent without the labelling"})
+    runs = [torch_adam(repeats, threads=1, landscape=BASIN_LANDSCAPE, lr=BASIN_LR),
+            torch_adam(repeats, landscape=BASIN_LANDSCAPE, lr=BASIN_LR)]
+    if runs[0] is None:
+        rows.append({"name": f"torch.optim.Adam: {batch}", "seconds": None, "target_s": None,
+                     "ok": None, "note": "skipped: no .venv-oracle (python3.11 + torch)"})
+        return rows
+    ours_mean = np.nanmean(last["m"].ends.reshape(-1, 2), axis=0)
+    for theirs, label in zip(runs, ("1 thread", "default threads"), strict=True):
+        rows.append({"name": f"torch.optim.Adam + autograd, {label}: {batch}",
+                     "seconds": theirs["median_s"], "target_s": None, "ok": None,
+                     "note": f"torch {theirs['torch']}, {theirs['threads']} thread(s); "
+                             f"mean end point {_agreement(ours_mean, theirs['final_mean'])}"})
+    torch_s = min(theirs["median_s"] for theirs in runs)
+    rows.append({"name": "ratio ours basin_map() / torch (faster)", "ratio": map_s / torch_s,
+                 "seconds": None, "target_s": None, "ok": map_s <= torch_s,
+                 "note": "target: ≤ 1; torch does only the descent, we also label"})
+    return rows
