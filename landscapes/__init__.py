@@ -5,6 +5,9 @@
     landscapes.curves()     ids of the 1-D curves ("square", "shifted")
     landscapes.curve(id)    the curve (loss, grad, hessian on arrays of any shape)
 
+    landscapes.basins       (imported on its own: ``import landscapes.basins``) basin maps
+                            of a grid of starts, the critical learning rate 2/λmax, η sweeps
+
 An unknown id raises :class:`UnknownId`, which is both a KeyError and a ValueError.
 Landscapes hold no state; ``get`` returns one shared instance per id.
 """

@@ -279,11 +279,20 @@ def _preset(preset_id):
                             n=preset.n, steps=preset.steps)
 
 
-def test_importing_landscapes_does_not_import_optimizers():
+def test_no_import_cycle_and_only_numpy_stdlib_and_optimizers():
+    import ast
     import subprocess
     import sys
+    from pathlib import Path
 
-    code = "import sys, landscapes; print('optimizers' in sys.modules)"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True)
-    assert done.stdout.strip() == "False"
+    for package, other in (("landscapes", "optimizers"), ("optimizers", "landscapes")):
+        code = f"import sys, {package}; print(any(m.startswith('{other}') for m in sys.modules))"
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              check=True)
+        assert done.stdout.strip() == "False", f"import {package} imports {other}"
+    tree = ast.parse(Path(basins.__file__).read_text())
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree)
+                if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree)
+                 if isinstance(node, ast.ImportFrom) and node.module}
+    assert imported - sys.stdlib_module_names == {"numpy", "optimizers"}
