@@ -21,13 +21,18 @@ The labelling rule (what the UI says on screen), with r = 2 % of the larger disp
   ``landscape.minima`` (the nearest one);
 * **a basin found by the map** (len(minima) + j): it ended stationary, i.e. where the gradient
   is small, ‖∇L(end)‖ ≤ 1 % of the median ‖∇L‖ over the grid of starts (a scale-free test),
-  and its last step was shorter than r. Stationary ends are grouped: rounded to cells of side
+  its last step was shorter than r, and it is within r of a minimum of the local quadratic
+  (the Hessian H there is positive definite and the Newton step ‖H⁻¹∇L‖ < r: without this a
+  run crawling along a flat valley floor would count as stopped; H is landscape.hessian, or
+  central differences of the gradient where that is None). Stationary ends are grouped:
+  rounded to cells of side
   r, and cells whose centres lie within r of each other joined (so an end is in the group of
   its neighbours); each group is represented by its lowest end point (its ``centre``), groups
   are numbered by the loss at their centre, lowest first, and every stationary end is labelled
   by the nearest centre. These are the local minima (Rastrigin's dimples) or, on a typed
   function whose minima nobody knows, every basin there is;
-* **not converged** (−2): everything else: still moving, or stopped on a slope (a kink).
+* **not converged** (−2): everything else: still moving (along a valley floor, too), or
+  stopped on a slope (a kink), on a flat plateau or at a saddle.
 """
 
 from __future__ import annotations
@@ -169,10 +174,14 @@ def label_ends(landscape, ends, previous, grad_scale, centres=None):
         at_minimum = np.zeros_like(alive)
 
     with np.errstate(all="ignore"):
-        gradient = np.linalg.norm(np.asarray(landscape.grad(flat), dtype=np.float64), axis=-1)
+        gradient = np.asarray(landscape.grad(flat), dtype=np.float64)
         last_step = np.linalg.norm(flat - previous.reshape(-1, 2), axis=-1)
-    stationary = (alive & ~at_minimum & (gradient <= STATIONARY * grad_scale)
-                  & (last_step < r))
+    stationary = (alive & ~at_minimum & (np.linalg.norm(gradient, axis=-1)
+                                         <= STATIONARY * grad_scale) & (last_step < r))
+    candidates = np.flatnonzero(stationary)
+    if candidates.size:   # only a minimum's neighbourhood: the Newton step is shorter than r
+        newton = _newton_steps(landscape, flat[candidates], gradient[candidates])
+        stationary[candidates[~(np.linalg.norm(newton, axis=-1) < r)]] = False
     found = flat[stationary]
     if centres is None:
         basins = _group(landscape, found, r)
@@ -281,18 +290,34 @@ def _point(point):
 def hessian_at(landscape, point):
     """The 2 × 2 Hessian at ``point``: ``landscape.hessian`` where it exists, else central
     differences of the exact gradient with h = 1e-6 × each axis' display width (symmetrized)."""
-    point = _point(point)
-    if getattr(landscape, "hessian", None) is not None:
-        with np.errstate(all="ignore"):
-            return np.asarray(landscape.hessian(point), dtype=np.float64)
-    (x0, x1), (y0, y1) = landscape.bounds
-    h = DIFFERENCE_STEP * np.array([x1 - x0, y1 - y0])
-    shifts = np.array([[h[0], 0.0], [0.0, h[1]]])
+    return _hessians(landscape, _point(point)[np.newaxis])[0]
+
+
+def _hessians(landscape, points):
+    """hessian_at for points (m, 2) at once: (m, 2, 2)."""
     with np.errstate(all="ignore"):
-        g = np.asarray(landscape.grad(np.concatenate([point + shifts, point - shifts])),
-                       dtype=np.float64)
-        columns = (g[:2] - g[2:]) / (2.0 * h[:, np.newaxis])   # row i: ∂∇L/∂pᵢ
-    return 0.5 * (columns + columns.T)
+        if getattr(landscape, "hessian", None) is not None:
+            return np.asarray(landscape.hessian(points), dtype=np.float64)
+        (x0, x1), (y0, y1) = landscape.bounds
+        h = DIFFERENCE_STEP * np.array([x1 - x0, y1 - y0])
+        shifts = np.array([[h[0], 0.0], [0.0, h[1]]])
+        around = points[:, np.newaxis, :] + np.concatenate([shifts, -shifts])   # (m, 4, 2)
+        g = np.asarray(landscape.grad(around), dtype=np.float64)
+        rows = (g[:, :2] - g[:, 2:]) / (2.0 * h[:, np.newaxis])   # row i: ∂∇L/∂pᵢ
+    return 0.5 * (rows + np.swapaxes(rows, 1, 2))
+
+
+def _newton_steps(landscape, points, gradients):
+    """H⁻¹∇L at each point (m, 2), the distance to the minimum of the local quadratic; NaN
+    where the Hessian is not positive definite (no minimum nearby: a saddle, a ridge, flat)."""
+    hessians = _hessians(landscape, points)
+    a, b, c = hessians[:, 0, 0], hessians[:, 0, 1], hessians[:, 1, 1]
+    gx, gy = gradients[:, 0], gradients[:, 1]
+    with np.errstate(all="ignore"):
+        det = a * c - b * b
+        steps = np.stack([c * gx - b * gy, a * gy - b * gx], axis=-1) / det[:, np.newaxis]
+    steps[~((a > 0) & (det > 0))] = np.nan
+    return steps
 
 
 def max_curvature(landscape, point):

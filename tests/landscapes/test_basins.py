@@ -91,13 +91,29 @@ def test_the_labelling_rule():
     # within r of the minimum → 0; just outside, with ‖∇L‖ = 0.6 > 1 % of 10 → not converged
     assert labels.tolist() == [0, -2, -1, -2]
     assert np.array_equal(centres, bowl.minima)
-    # with a larger gradient scale the end at 1.5 r is stationary: a basin of its own
-    labels, centres = basins.label_ends(bowl, ends, ends, grad_scale=100.0)
-    assert labels.tolist() == [0, 1, -1, -2] and np.allclose(centres[1], [1.5 * r, 0.0])
+    # a small gradient is not enough: the Newton step from 1.5 r points 1.5 r on, to the
+    # minimum (a run crawling along a valley floor has not converged)
+    assert basins.label_ends(bowl, ends, ends, grad_scale=100.0)[0].tolist() == [0, -2, -1, -2]
+    # where no minimum is known, the end at 0.5 r is stationary: a basin of its own
+    typed = circuits.to_landscape("x**2 + 3*y**2")
+    labels, centres = basins.label_ends(typed, ends, ends, grad_scale=100.0)
+    assert labels.tolist() == [0, -2, -1, -2] and np.array_equal(centres, ends[:1])
     # still moving: a last step longer than r is not converged
     moving = ends.copy()
-    moving[1, 1] -= 1.01 * r
-    assert basins.label_ends(bowl, ends, moving, grad_scale=100.0)[0].tolist() == [0, -2, -1, -2]
+    moving[0, 1] -= 1.01 * r
+    assert basins.label_ends(typed, ends, moving, grad_scale=100.0)[0].tolist() == [
+        -2, -2, -1, -2]
+    # a saddle (indefinite Hessian) is no basin, however flat
+    saddle = circuits.to_landscape("x**2 - y**2")
+    assert basins.label_ends(saddle, ends[:1] * 0.01, ends[:1] * 0.01,
+                             grad_scale=100.0)[0].tolist() == [-2]
+
+
+def test_a_valley_crawl_is_not_a_basin():
+    # SGD at the valley's default η crawls along the flat floor: not converged, not a basin
+    valley = landscapes.get("valley")
+    m = basins.basin_map(valley, "sgd", valley.lr, n=20, steps=100)
+    assert len(m.centres) == 1 and m.counts[-2] > 0.5 * m.labels.size
 
 
 @pytest.mark.parametrize("tilt", [0.1, -0.1])
