@@ -22,17 +22,18 @@ The labelling rule (what the UI says on screen), with r = 2 % of the larger disp
 * **a basin found by the map** (len(minima) + j): it ended stationary, i.e. where the gradient
   is small, ‖∇L(end)‖ ≤ 1 % of the median ‖∇L‖ over the grid of starts (a scale-free test),
   its last step was shorter than r, and it is within r of a minimum of the local quadratic
-  (the Hessian H there is positive definite and the Newton step ‖H⁻¹∇L‖ < r: without this a
-  run crawling along a flat valley floor would count as stopped; H is landscape.hessian, or
-  central differences of the gradient where that is None). Stationary ends are grouped:
-  rounded to cells of side
-  r, and cells whose centres lie within r of each other joined (so an end is in the group of
-  its neighbours); each group is represented by its lowest end point (its ``centre``), groups
+  (no negative curvature there, and the Newton step ‖H⁻¹∇L‖ < r, directions of zero curvature
+  left out: without this a run crawling along a flat valley floor would count as stopped; H
+  is landscape.hessian, or central differences of the gradient where that is None; a ring or
+  plateau of minima is one basin). Stationary ends are grouped:
+  rounded to cells of side r, and cells that touch joined (a chain of stopped runs is one
+  group; a plateau of stopped starts is one group when the grid is finer than r, n ≥ 51);
+  each group is represented by its lowest end point (its ``centre``), groups
   are numbered by the loss at their centre, lowest first, and every stationary end is labelled
   by the nearest centre. These are the local minima (Rastrigin's dimples) or, on a typed
   function whose minima nobody knows, every basin there is;
 * **not converged** (−2): everything else: still moving (along a valley floor, too), or
-  stopped on a slope (a kink), on a flat plateau or at a saddle.
+  stuck on a kink (where the gradient never gets small, e.g. |x| at 0) or at a saddle.
 """
 
 from __future__ import annotations
@@ -131,6 +132,8 @@ def basin_map(landscape, optimizer, lr, n=200, steps=200, hyper=None):
     Works on any landscape with loss, grad and bounds (typed functions from
     ``circuits.to_landscape`` too: their minima are unknown, so every basin is found).
     """
+    if np.shape(landscape.bounds) != (2, 2):
+        raise ValueError(f"a basin map needs a 2-D landscape, not {landscape!r}")
     opt, hyper = _optimizer(optimizer, lr, hyper)
     n = _count("n", n, 2, GRID_MAX)
     steps = _count("steps", steps, 1, STEPS_MAX)
@@ -180,8 +183,8 @@ def label_ends(landscape, ends, previous, grad_scale, centres=None):
                                          <= STATIONARY * grad_scale) & (last_step < r))
     candidates = np.flatnonzero(stationary)
     if candidates.size:   # only a minimum's neighbourhood: the Newton step is shorter than r
-        newton = _newton_steps(landscape, flat[candidates], gradient[candidates])
-        stationary[candidates[~(np.linalg.norm(newton, axis=-1) < r)]] = False
+        newton = _newton_distance(landscape, flat[candidates], gradient[candidates])
+        stationary[candidates[~(newton < r)]] = False
     found = flat[stationary]
     if centres is None:
         basins = _group(landscape, found, r)
@@ -212,16 +215,16 @@ def _nearest(points, centres):
 def _group(landscape, points, r):
     """The basins among stationary end points (m, 2): their lowest points (k, 2), lowest first.
 
-    Points are rounded to cells of side r (np.unique); cells whose mean points lie within r of
-    each other are joined (union-find over the pairs of neighbouring cells only: two means
-    within r lie in cells at most one apart along each axis, so O(cells), never O(m²)).
+    Points are rounded to cells of side r (np.unique); occupied cells that touch (share a side
+    or a corner) are joined, by union-find over the pairs of neighbouring cells: O(cells),
+    never O(m²). (Joining only cells whose mean points lie within r, as first written, split
+    a plateau of stopped runs on a grid of spacing ≈ r into hundreds of basins.)
     """
     if not points.shape[0]:
         return np.zeros((0, 2))
     cells = np.floor(points / r).astype(np.int64)
-    unique, inverse, sizes = np.unique(cells, axis=0, return_inverse=True, return_counts=True)
+    unique, inverse = np.unique(cells, axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
-    means = np.stack([np.bincount(inverse, points[:, axis]) / sizes for axis in (0, 1)], -1)
     # each cell as one sortable int64 key, to find its neighbours by binary search
     low = unique.min(axis=0) - 1
     span = unique.max(axis=0) - low + 2
@@ -238,7 +241,6 @@ def _group(landscape, points, r):
         wanted = keys + dx * span[1] + dy
         at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
         close = keys[at] == wanted
-        close &= np.hypot(*(means[at] - means).T) <= r
         for i, j in zip(np.flatnonzero(close), at[close], strict=True):
             a, b = root(i), root(j)
             if a != b:
@@ -307,17 +309,25 @@ def _hessians(landscape, points):
     return 0.5 * (rows + np.swapaxes(rows, 1, 2))
 
 
-def _newton_steps(landscape, points, gradients):
-    """H⁻¹∇L at each point (m, 2), the distance to the minimum of the local quadratic; NaN
-    where the Hessian is not positive definite (no minimum nearby: a saddle, a ridge, flat)."""
+def _newton_distance(landscape, points, gradients):
+    """‖H⁻¹∇L‖ at each point (m,): how far the minimum of the local quadratic is. Directions
+    of (numerically) zero curvature, |λ| ≤ 1e-6·max|λ|, are left out (a valley of minima such
+    as a ring, or a plateau); NaN where some curvature is negative (a saddle or a ridge: no
+    minimum nearby) or not finite."""
     hessians = _hessians(landscape, points)
-    a, b, c = hessians[:, 0, 0], hessians[:, 0, 1], hessians[:, 1, 1]
-    gx, gy = gradients[:, 0], gradients[:, 1]
+    distance = np.full(points.shape[0], np.nan)
+    finite = np.isfinite(hessians).all(axis=(1, 2)) & np.isfinite(gradients).all(axis=-1)
+    if not finite.any():
+        return distance
+    values, vectors = np.linalg.eigh(hessians[finite])        # ascending eigenvalues
+    along = np.einsum("mij,mi->mj", vectors, gradients[finite])   # ∇L in the eigenbasis
+    flat = np.abs(values) <= 1e-6 * np.abs(values).max(axis=-1, keepdims=True)
     with np.errstate(all="ignore"):
-        det = a * c - b * b
-        steps = np.stack([c * gx - b * gy, a * gy - b * gx], axis=-1) / det[:, np.newaxis]
-    steps[~((a > 0) & (det > 0))] = np.nan
-    return steps
+        newton = np.where(flat, 0.0, along / values)
+    result = np.hypot(newton[:, 0], newton[:, 1])
+    result[((values < 0) & ~flat).any(axis=-1)] = np.nan
+    distance[finite] = result
+    return distance
 
 
 def max_curvature(landscape, point):

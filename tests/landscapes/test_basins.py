@@ -147,6 +147,19 @@ def test_a_typed_function_gets_its_basins_found():
     assert np.array_equal(labels, m.labels[rows, cols])
 
 
+def test_a_ring_or_a_plateau_of_minima_is_one_basin():
+    # every point of the circle x² + y² = 4 is a minimum (zero curvature along it), and the
+    # quadrant x, y < 0 of relu(x) + relu(y) is flat at its minimum 0: one basin each
+    ring = circuits.to_landscape("(x**2 + y**2 - 4)**2")
+    m = basins.basin_map(ring, "adam", 0.05, n=40, steps=300)
+    assert len(m.centres) == 1 and m.counts[0] > 0.8 * m.labels.size
+    assert np.hypot(*m.centres[0]) == pytest.approx(2.0, abs=1e-3)
+    # (on a grid finer than r, n ≥ 51: coarser, the plateau's stopped runs do not touch)
+    flat = circuits.to_landscape("relu(x) + relu(y)")
+    m = basins.basin_map(flat, "sgd", 0.1, n=60, steps=100)
+    assert len(m.centres) == 1 and m.counts[0] == m.labels.size
+
+
 def test_nan_and_overflowing_regions_are_diverged_never_inf():
     # log(x) is NaN for x < 0 and runs fall into it; exp(x·y) overflows to inf
     wild = circuits.to_landscape("log(x) + y**2 + exp(x*y)")
@@ -254,6 +267,7 @@ def test_sweep_arguments():
     ({"hyper": {"lr": 0.1}}, "pass the learning rate as lr"),
     ({"hyper": {"bogus": 1}}, "no hyperparameter"),
     ({"hyper": {"momentum": -1}}, "momentum"),
+    ({"landscape": landscapes.curve("square")}, "2-D landscape"),
 ])
 def test_bad_input_raises_value_error(kwargs, match):
     arguments = {"landscape": landscapes.get("bowl"), "optimizer": "sgd", "lr": 0.1, "n": 4,
