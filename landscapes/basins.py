@@ -143,6 +143,8 @@ def basin_map(landscape, optimizer, lr, n=200, steps=200, hyper=None):
     labels, centres = label_ends(landscape, ends.final, ends.previous, scale)
     counted = np.bincount(labels.ravel() + 2, minlength=len(centres) + 2)
     counts = {label - 2: int(c) for label, c in enumerate(counted)}
+    for array in (starts, ends.final, labels, centres, ends.diverged_at):
+        array.setflags(write=False)   # a map may be cached and shared between sessions
     return BasinMap(starts=starts, ends=ends.final, labels=labels, centres=centres,
                     known=len(landscape.minima), counts=counts, diverged_at=ends.diverged_at,
                     radius=radius(landscape), grad_scale=scale, optimizer=optimizer, lr=lr,

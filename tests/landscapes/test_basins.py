@@ -79,6 +79,8 @@ def test_map_shapes_counts_and_fields():
     assert m.counts[0] == np.count_nonzero(m.labels == 0)
     assert m.radius == pytest.approx(0.2) and m.hyper == {"momentum": 0.5}
     assert (m.optimizer, m.lr, m.steps, m.known) == ("momentum", 0.05, 40, 1)
+    for array in (m.starts, m.ends, m.labels, m.centres, m.diverged_at):
+        assert not array.flags.writeable
     plain = basins.basin_map(bowl, "momentum", 0.05, n=9, steps=40)
     assert not np.array_equal(plain.ends, m.ends)   # hyper reaches the optimizer
 
