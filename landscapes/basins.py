@@ -9,8 +9,10 @@ landscapes and optimizers never import each other at import time.
     m.counts {label: starts}  m.diverged_at (n, n)  m.radius  m.grad_scale
     basins.label_ends(landscape, ends, previous, grad_scale, centres=None) -> (labels, centres)
     basins.critical_lr(landscape, point=None)   2/λmax of the Hessian (None where λmax ≤ 0)
-    basins.max_curvature(landscape, point)      λmax itself
+    basins.max_curvature(landscape, point)      λmax itself (hessian_at: the 2 × 2 Hessian)
     basins.lr_sweep(landscape, "sgd", start=None, steps=50, factors=SWEEP_FACTORS) -> Sweep
+        sweep.critical_lr, sweep.runs: (factor, lr, run from descend(), outcome) each, outcome
+        in "converges slowly" / "converges" / "oscillates" / "diverges" (rule: outcome())
     basins.PRESETS                              {id: Preset}: maps worth showing
 
 The labelling rule (what the UI says on screen), with r = 2 % of the larger display side:
@@ -47,9 +49,10 @@ import numpy as np
 
 import optimizers
 
-__all__ = ["DIVERGED", "GRID_MAX", "NOT_CONVERGED", "PRESETS", "STEPS_MAX", "SWEEP_FACTORS",
-           "BasinMap", "Preset", "Sweep", "SweepRun", "basin_map", "critical_lr",
-           "grad_scale", "grid", "label_ends", "lr_sweep", "max_curvature", "radius"]
+__all__ = ["DIVERGED", "GRID_MAX", "NOT_CONVERGED", "OUTCOMES", "PRESETS", "STEPS_MAX",
+           "SWEEP_FACTORS", "BasinMap", "Preset", "Sweep", "SweepRun", "basin_map",
+           "critical_lr", "grad_scale", "grid", "hessian_at", "label_ends", "lr_sweep",
+           "max_curvature", "outcome", "radius"]
 
 DIVERGED = -1
 NOT_CONVERGED = -2
@@ -357,8 +360,9 @@ def critical_lr(landscape, point=None):
     landscape has none). λmax is the closed form of the 2 × 2 eigenvalue (1/3 exactly for
     x² + 3y²); where ``landscape.hessian`` is None (typed functions, non-smooth ones) the Hessian
     comes from central differences of the exact gradient, h = 1e-6 display widths (about
-    1e-10 relative on smooth functions). None when
-    λmax ≤ 0 (no curvature limit there: flat or concave), never ±inf."""
+    1e-10 relative on smooth functions; at a kink, such as Ackley's minimum, it measures the
+    kink and means little). None when λmax ≤ 0 (no curvature limit there: flat or concave),
+    never ±inf. With momentum μ the limit of heavy-ball descent is 2(1 + μ)/λmax instead."""
     if point is None:
         minima = np.asarray(landscape.minima, dtype=np.float64).reshape(-1, 2)
         if not len(minima):
