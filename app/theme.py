@@ -258,10 +258,13 @@ ROW_CSS = ":host { flex-wrap: wrap !important; min-width: 0 !important; }"
 _NARROW_QUERY = f"@container downhill-lesson (max-width: {NARROW - 1}px)"
 FULL_WIDTH_CSS = (f"{_NARROW_QUERY} {{ :host {{ flex: 1 1 100% !important; "
                   "width: auto !important; min-width: 0 !important; "
-                  "max-width: 100% !important; }} }}")
+                  "max-width: min(100%, calc(100cqw - 20px)) !important; }} }}")
 """Below NARROW a lesson's columns and rows take the whole width, one under the other."""
-FLUID_CSS = (f"{_NARROW_QUERY} {{ :host {{ max-width: 100% !important; "
-             "min-width: 0 !important; }} }}")
+FORMULA_CSS = (f"{_NARROW_QUERY} {{ :host {{ max-width: calc(100cqw - 20px) !important; "
+               "overflow-x: auto; }} }}")
+"""A formula wider than a phone scrolls within its own line, not the whole page."""
+FLUID_CSS = (f"{_NARROW_QUERY} {{ :host {{ max-width: min(100%, calc(100cqw - 20px)) "
+             "!important; min-width: 0 !important; }} }}")
 
 FRAME_BORDERS = {"left": 58, "right": 74, "top": 32, "bottom": 50}
 """A landscape's fixed margins around its plotting frame (CSS px, at normal font size): the y
@@ -333,11 +336,14 @@ def responsive(layout):
     for item in layout.select(lambda o: isinstance(o, pn.viewable.Viewable)):
         if isinstance(item, pn.Row | pn.FlexBox):
             add(item, ROW_CSS)
+        if isinstance(item, pn.pane.LaTeX):
+            add(item, FORMULA_CSS)
         if isinstance(item, pn.pane.Bokeh):
             fig = item.object
             if isinstance(fig, Plot) and EQUAL_SCALE_TAG not in fig.tags:
                 add(fig, figure_css(fig.min_width or fig.width or 600, fig.height or 400))
-        elif item is not layout and isinstance(item, pn.layout.ListLike):
+        elif item is not layout and (isinstance(item, pn.layout.ListLike) or (
+                isinstance(item, pn.pane.PaneBase) and getattr(item, "width", None))):
             add(item, FULL_WIDTH_CSS)
         elif item is not layout and (getattr(item, "width", None)
                                      or getattr(item, "min_width", None)):
