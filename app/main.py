@@ -124,7 +124,8 @@ def build_page(lessons=None):
     js_callbacks.forget_when_destroyed(pn.state.curdoc)
     # Without a viewport, phones lay the page out ~980 px wide and shrink it (body text at
     # ~5 CSS px); Panel's page template writes this into <meta name="viewport">.
-    pn.state.curdoc.template_variables["meta"] = {"viewport": VIEWPORT}
+    if pn.state.curdoc is not None:  # None when built outside a server (tests)
+        pn.state.curdoc.template_variables["meta"] = {"viewport": VIEWPORT}
     page.lessons = lazy
     page.lecture = lecture
     return page

@@ -260,6 +260,9 @@ FULL_WIDTH_CSS = (f"{_NARROW_QUERY} {{ :host {{ flex: 1 1 100% !important; "
                   "width: auto !important; min-width: 0 !important; "
                   "max-width: min(100%, calc(100cqw - 20px)) !important; }} }}")
 """Below NARROW a lesson's columns and rows take the whole width, one under the other."""
+TEXT_FIT_CSS = (f"{_NARROW_QUERY} {{ :host > div {{ width: auto !important; "
+                "max-width: 100% !important; }} }}")
+"""A text pane of a fixed width also fixes its inner box's width: below NARROW both fit."""
 FORMULA_CSS = (f"{_NARROW_QUERY} {{ :host {{ max-width: calc(100cqw - 20px) !important; "
                "overflow-x: auto; }} }}")
 """A formula wider than a phone scrolls within its own line, not the whole page."""
@@ -342,9 +345,11 @@ def responsive(layout):
             fig = item.object
             if isinstance(fig, Plot) and EQUAL_SCALE_TAG not in fig.tags:
                 add(fig, figure_css(fig.min_width or fig.width or 600, fig.height or 400))
-        elif item is not layout and (isinstance(item, pn.layout.ListLike) or (
-                isinstance(item, pn.pane.PaneBase) and getattr(item, "width", None))):
+        elif item is not layout and isinstance(item, pn.layout.ListLike):
             add(item, FULL_WIDTH_CSS)
+        elif isinstance(item, pn.pane.PaneBase) and getattr(item, "width", None):
+            add(item, FULL_WIDTH_CSS)
+            add(item, TEXT_FIT_CSS)
         elif item is not layout and (getattr(item, "width", None)
                                      or getattr(item, "min_width", None)):
             add(item, FLUID_CSS)
