@@ -109,7 +109,7 @@ def _figure(name, title, width, height, **options):
 
 # What the rest of a landscape's row takes (CSS px) from a lesson width on: the controls and
 # the figure beside it on a laptop; below that the landscape wraps onto a line of its own.
-LANDSCAPE_BESIDE = {0: 24, 1180: 300 + 440 + 50}
+LANDSCAPE_BESIDE = {0: 24, 1300: 300 + 440 + 50}
 
 
 def _heatmap(fig, landscape, log):

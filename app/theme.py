@@ -261,11 +261,13 @@ FULL_WIDTH_CSS = (f"{_NARROW_QUERY} {{ :host {{ flex: 1 1 100% !important; "
                   "max-width: min(100%, calc(100cqw - 20px)) !important; }} }}")
 """Below NARROW a lesson's columns and rows take the whole width, one under the other."""
 TEXT_FIT_CSS = (f"{_NARROW_QUERY} {{ :host > div {{ width: auto !important; "
-                "max-width: 100% !important; }} }}")
+                "min-width: 0 !important; max-width: 100% !important; }} }}")
 """A text pane of a fixed width also fixes its inner box's width: below NARROW both fit."""
-FORMULA_CSS = (f"{_NARROW_QUERY} {{ :host {{ max-width: calc(100cqw - 20px) !important; "
-               "overflow-x: auto; }} }}")
-"""A formula wider than a phone scrolls within its own line, not the whole page."""
+PHONE_TEXT_CSS = f"{_NARROW_QUERY} {{ :host {{ font-size: max(15px, 100%) !important; }} }}"
+"""Below NARROW the lessons' text is at least 15 CSS px (some panes are set smaller)."""
+FORMULA_CSS = ":host { max-width: calc(100cqw - 20px) !important; overflow-x: auto; }"
+"""A formula wider than the lesson (a phone; presentation mode's large type on a projector)
+scrolls within its own line, not the whole page."""
 FLUID_CSS = (f"{_NARROW_QUERY} {{ :host {{ max-width: min(100%, calc(100cqw - 20px)) "
              "!important; min-width: 0 !important; }} }}")
 
@@ -286,7 +288,7 @@ def figure_css(width, height):
     return (f"{_NARROW_QUERY} {{ :host {{ width: calc(100cqw - 24px) !important; "
             f"height: auto !important; aspect-ratio: {width} / {height} !important; "
             "flex: 0 0 auto !important; min-width: 0 !important; max-width: 100% !important; "
-            "max-height: none !important; }} }}")
+            "max-height: none !important; overflow: clip; }} }}")
 
 
 def equal_scale_css(x_span, y_span, beside):
@@ -311,7 +313,7 @@ def equal_scale_css(x_span, y_span, beside):
   height: calc((var(--downhill-w) - var(--downhill-bx)) / var(--downhill-aspect)
                + var(--downhill-by)) !important;
   flex: 0 0 auto !important; min-width: 0 !important; min-height: 0 !important;
-  max-width: 100% !important; max-height: none !important;
+  max-width: 100% !important; max-height: none !important; overflow: clip;
 }}"""]
     for from_width, taken in sorted(beside.items()):
         rule = f":host {{ --downhill-w: max(160px, min(calc(100cqw - {taken}px), " \
@@ -341,6 +343,8 @@ def responsive(layout):
             add(item, ROW_CSS)
         if isinstance(item, pn.pane.LaTeX):
             add(item, FORMULA_CSS)
+        elif isinstance(item, pn.pane.Markdown | pn.pane.HTML):
+            add(item, PHONE_TEXT_CSS)
         if isinstance(item, pn.pane.Bokeh):
             fig = item.object
             if isinstance(fig, Plot) and EQUAL_SCALE_TAG not in fig.tags:
