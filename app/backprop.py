@@ -18,6 +18,7 @@ from bokeh.events import DoubleTap, Tap
 
 import circuits
 import optimizers
+from app import theme
 from app.circuit_view import (
     GRAD_COLOR,
     VALUE_COLOR,
@@ -197,13 +198,13 @@ class Backpropagation(pn.viewable.Viewer):
             ),
             sizing_mode="stretch_width",
         )
-        return pn.Column(
+        return theme.responsive(pn.Column(
             pn.pane.Markdown(INTRO, sizing_mode="stretch_width", styles={"font-size": "1.05em"}),
             pn.pane.LaTeX(FORMULA, styles={"font-size": "1.15em"}),
             pn.Row(controls, circuit_column, sizing_mode="stretch_width"),
             patterns,
             sizing_mode="stretch_width",
-        )
+        ))
 
     def __panel__(self):
         return self._layout

@@ -446,13 +446,13 @@ class Derivative(pn.viewable.Viewer):
             self.descent_steps_slider,
             width=theme.CONTROLS_WIDTH + 60,
         )
-        return pn.Column(
+        return theme.responsive(pn.Column(
             pn.FlexBox(slope_controls, self.slope_figure, error_column, **card),
             pn.layout.Divider(margin=(4, 10)),
             pn.FlexBox(descent_controls, self.descent_figure, self.descent_readout,
                        secant_column, **card),
             sizing_mode="stretch_width",
-        )
+        ))
 
     def __panel__(self):
         return self._layout

@@ -70,6 +70,13 @@ HYPER_LABELS = {
 }
 
 MAX_RACERS = 4
+# What the rest of the landscape's row takes, in CSS px, from a lesson width on (see
+# theme.equal_scale_css): the controls and the side column beside it on a laptop, the controls
+# alone on a projector (the side column wraps below), nothing on a phone.
+LANDSCAPE_BESIDE = {0: 24, theme.NARROW: theme.CONTROLS_WIDTH + 30,
+                    1180: theme.CONTROLS_WIDTH + theme.SIDE_FIGURE_WIDTH + 40}
+LANDSCAPE_ORDER_CSS = (f"@container downhill-lesson (max-width: {theme.NARROW - 1}px) "
+                       "{ :host { order: -1; } }")
 LR_MIN, LR_MAX = 1e-6, 10.0  # what η may be (typed, or a landscape's own default)
 SLIDER_MIN = 1e-4  # the slider spans 1e-4 … 10; smaller η pin it to its left end
 GRID = 160  # heatmap cells per side: sharp at 500 px, about 100 kB as float32
@@ -425,18 +432,17 @@ class GradientDescent(pn.viewable.Viewer):
     def _build_landscape_figure(self):
         fig = theme.make_figure(
             "landscape-figure",
-            # Grows with the window's height (see _build_layout), keeping this aspect.
-            sizing_mode="scale_height",
-            aspect_ratio=theme.LANDSCAPE_ASPECT,
-            min_height=theme.LANDSCAPE_SIZE,
+            # Sized by CSS (LANDSCAPE_CSS): as large as the window allows, its frame always
+            # of the landscape's own aspect (equal x and y scale).
             width=round(theme.LANDSCAPE_SIZE * theme.LANDSCAPE_ASPECT),
             height=theme.LANDSCAPE_SIZE,
+            tags=[theme.EQUAL_SCALE_TAG],
             x_range=Range1d(0, 1, name="landscape-x-range"),
             y_range=Range1d(0, 1, name="landscape-y-range"),
             tools="pan,wheel_zoom,reset,save",
             x_axis_label="x",
             y_axis_label="y",
-            min_border_right=10,
+            **{f"min_border_{side}": px for side, px in theme.FRAME_BORDERS.items()},
         )
         fig.grid.visible = False
         self.image_source = ColumnDataSource(
@@ -790,6 +796,7 @@ class GradientDescent(pn.viewable.Viewer):
             )
             self.landscape_figure.x_range.update(start=xmin, end=xmax)
             self.landscape_figure.y_range.update(start=ymin, end=ymax)
+            self._size_landscape(xmax - xmin, ymax - ymin)
             self.landscape_figure.title.text = f"{chosen.title}"
             self.minima_source.data = {"x": chosen.minima[:, 0], "y": chosen.minima[:, 1]}
             for item in self.landscape_figure.legend.items:
@@ -801,6 +808,12 @@ class GradientDescent(pn.viewable.Viewer):
                 f"{html.escape(chosen.description)}</div>"
             )
             self.landscape_formula.object = f"$L(x, y) = {chosen.formula}$"
+
+    def _size_landscape(self, x_span, y_span):
+        """The landscape's CSS for the chosen landscape's aspect (see theme.equal_scale_css)."""
+        css = [theme.equal_scale_css(x_span, y_span, LANDSCAPE_BESIDE), LANDSCAPE_ORDER_CSS]
+        if self.landscape_figure.stylesheets != css:
+            self.landscape_figure.stylesheets = css
 
     def _set_loss_axis(self, min_value):
         fig = self.loss_figure
@@ -966,11 +979,12 @@ class GradientDescent(pn.viewable.Viewer):
             sizing_mode="stretch_width",
             min_width=theme.SIDE_FIGURE_WIDTH,
         )
-        # No sizing_mode here: Panel derives it from the landscape's scale_height.
-        return pn.Row(
-            controls, self.landscape_figure, side,
-            styles={"height": theme.LESSON_HEIGHT}, min_height=theme.LANDSCAPE_SIZE + 20,
-        )
+        # The row wraps (theme.responsive): on a laptop the three columns stand side by side,
+        # on a projector the status, loss plot and text go below the map, and on a phone the
+        # map comes first, then the controls (η and the buttons right below it).
+        return theme.responsive(pn.Row(
+            controls, self.landscape_figure, side, sizing_mode="stretch_width",
+        ))
 
     @property
     def landscape_formula(self):

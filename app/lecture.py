@@ -64,18 +64,22 @@ FIGURES = ("landscape-figure", "derivative-figure", "circuit-figure", "minibatch
 
 CSV_COLUMNS = ("step", "x", "y", "loss", "optimizer", "lr")
 
-PRESENT_SCALE = {"font": 1.45, "line": 1.8, "marker": 1.5}
-"""Presentation mode: fonts, line widths and marker sizes on the figures grow by these."""
+PRESENT_SCALE = {"font": 1.45, "line": 1.8, "marker": 1.5, "border": 1.3}
+"""Presentation mode: fonts, line widths, marker sizes and the margins around the plotting
+frames (room for the larger labels) on the figures grow by these."""
 
 TOOLBAR_CSS = f"""
 :host {{ font-family: {theme.FONT}; }}
 """
+TOOLS_CSS = ":host { max-width: 100%; }"
+"""The tools' row is never wider than the window: on a phone its tools wrap onto lines."""
 NOTICE_CSS = """
 .downhill-notice { font-size: 15px; }
 """
 PRESENT_CSS = """
 :host(.downhill-presenting) { font-size: 21px; color: #000000; --font-size: 19px;
-  --bokeh-font-size: 19px; --base-font-size: 19px; }
+  --bokeh-font-size: 19px; --base-font-size: 19px;
+  --downhill-border-scale: 1.3; --downhill-chrome: 150px; }
 :host(.downhill-presenting) .bk-panel-models-markup-HTML,
 :host(.downhill-presenting) .markdown { font-size: 20px; }
 """
@@ -106,7 +110,9 @@ PRESENT_LATEX_CSS = """
 :host(.downhill-presenting) { font-size: 24px !important; }
 """
 """Presentation mode for the whole page: larger text (inherited through every lesson's
-shadow roots), black text on white (21:1, WCAG AAA)."""
+shadow roots), black text on white (21:1, WCAG AAA). `--downhill-border-scale` is
+PRESENT_SCALE["border"] and `--downhill-chrome` the page above a lesson (header, the toggle,
+the tabs): the landscapes' CSS sizes their frames with them (theme.equal_scale_css)."""
 
 
 # ------------------------------------------------------------------------- lessons ⇄ settings
@@ -442,13 +448,17 @@ class Lecture(param.Parameterized):
             callback=self._csv, filename="downhill-paths.csv", label="Download path (CSV)",
             width=170, margin=(6, 10), embed=False,
         )
-        self.tools = pn.Row(self.presets, self.download, self.share, margin=0)
+        # The rows wrap on a narrow window (a phone) instead of running off its right edge.
+        self.tools = pn.Row(self.presets, self.download, self.share, margin=0,
+                            stylesheets=[theme.ROW_CSS, TOOLS_CSS])
         self.tools.visible = "tools" not in self.link.hide and not self.presenting
         self.toolbar = pn.Column(
-            pn.Row(self.tools, self.present_toggle, self.keyboard, margin=0),
+            pn.Row(self.tools, self.present_toggle, self.keyboard, margin=0,
+                   stylesheets=[theme.ROW_CSS], sizing_mode="stretch_width"),
             self.notice,
             self.status,
-            margin=(0, 6), stylesheets=[TOOLBAR_CSS],
+            margin=(0, 6), stylesheets=[TOOLBAR_CSS, theme.SHRINK_CSS],
+            sizing_mode="stretch_width",
         )
         self.param.watch(self._on_presenting, "presenting")
 
@@ -775,6 +785,8 @@ class Lecture(param.Parameterized):
                         scaled = _scaled_value(original, PRESENT_SCALE[kind])
                         if scaled is None:
                             continue
+                        if kind == "border":  # Bokeh's margins are whole pixels
+                            scaled = round(scaled)
                         self._scaled[key] = original
                         setattr(model, name, scaled)
                     elif key in self._scaled:
@@ -789,6 +801,10 @@ _SCALED_PROPERTIES = (
     ("title_text_font_size", "font"),
     ("line_width", "line"),
     ("size", "marker"),
+    ("min_border_left", "border"),
+    ("min_border_right", "border"),
+    ("min_border_top", "border"),
+    ("min_border_bottom", "border"),
 )
 
 

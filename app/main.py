@@ -32,7 +32,13 @@ HEADER_CSS = f"""
 TABS_CSS = """
 .bk-tab { font-size: 16px; padding: 6px 16px; }
 .bk-tab.bk-active { font-weight: 600; }
-"""
+@media (max-width: {narrow}px) {
+  .bk-headers-wrapper { flex-wrap: wrap; }
+  .bk-tab { padding: 8px 10px; }
+}
+""".replace("{narrow}", str(theme.NARROW - 1))
+# A phone: the toolbar's rows wrap instead of running off the right edge.
+WRAP_CSS = ":host { flex-wrap: wrap; }"
 
 LESSONS = (
     ("Derivative", Derivative),
@@ -46,6 +52,8 @@ def build_lessons():
     """A fresh instance of every lesson, with its tab title, in teaching order."""
     return [(title, lesson()) for title, lesson in LESSONS]
 
+
+VIEWPORT = "width=device-width, initial-scale=1"
 
 LOADING_HTML = "<p class='downhill-loading'>Building the lesson…</p>"
 
@@ -106,12 +114,18 @@ def build_page(lessons=None):
         lazy = LazyLessons(lecture.lessons() if lessons is None else lessons,
                            js_callbacks=js_callbacks, stylesheets=[TABS_CSS], margin=(0, 10),
                            active=lecture.active_index)
-        # No sizing_mode on the containers: Panel derives it from the lessons (the landscape
-        # figure scales with the window's height), and an explicit one would only be
-        # overridden.
-        page = pn.Column(header, lecture.toolbar, lazy.tabs)
+        # The page and the tabs are as wide as the window: each lesson is a CSS size
+        # container (theme.responsive) that lays itself out for the width it gets.
+        lazy.tabs.param.update(sizing_mode="stretch_width",
+                               stylesheets=[*lazy.tabs.stylesheets, theme.SHRINK_CSS])
+        page = pn.Column(header, lecture.toolbar, lazy.tabs, sizing_mode="stretch_width",
+                         stylesheets=[theme.SHRINK_CSS])
         lecture.attach(lazy, page)
     js_callbacks.forget_when_destroyed(pn.state.curdoc)
+    # Without a viewport, phones lay the page out ~980 px wide and shrink it (body text at
+    # ~5 CSS px); Panel's page template writes this into <meta name="viewport">.
+    if pn.state.curdoc is not None:  # None when built outside a server (tests)
+        pn.state.curdoc.template_variables["meta"] = {"viewport": VIEWPORT}
     page.lessons = lazy
     page.lecture = lecture
     return page

@@ -107,6 +107,11 @@ def _figure(name, title, width, height, **options):
                              **options)
 
 
+# What the rest of a landscape's row takes (CSS px) from a lesson width on: the controls and
+# the figure beside it on a laptop; below that the landscape wraps onto a line of its own.
+LANDSCAPE_BESIDE = {0: 24, 1300: 300 + 440 + 50}
+
+
 def _heatmap(fig, landscape, log):
     """The landscape's loss as an image with contour lines (computed once per figure)."""
     (x0, x1), (y0, y1) = landscape.bounds
@@ -129,6 +134,10 @@ def _heatmap(fig, landscape, log):
                             title_text_font_size="12px"), "right")
     fig.x_range = Range1d(x0, x1)
     fig.y_range = Range1d(y0, y1)
+    # A landscape: its frame keeps the data's aspect (equal scale on m and b) at every width.
+    fig.update(tags=[*fig.tags, theme.EQUAL_SCALE_TAG],
+               stylesheets=[theme.equal_scale_css(x1 - x0, y1 - y0, LANDSCAPE_BESIDE)],
+               **{f"min_border_{side}": px for side, px in theme.FRAME_BORDERS.items()})
 
 
 def _signed(value, digits):
@@ -518,7 +527,7 @@ class StochasticAdaptive(pn.viewable.Viewer):
         def figure_pane(fig):
             return pn.pane.Bokeh(fig, sizing_mode="stretch_width")
 
-        return pn.Column(
+        return theme.responsive(pn.Column(
             pn.pane.Markdown(INTRO, sizing_mode="stretch_width", styles=text),
             pn.pane.LaTeX(FORMULA, styles={"font-size": "1.15em"}),
             row(controls, figure_pane(self.linefit_figure), figure_pane(self.contour_figure)),
@@ -531,7 +540,7 @@ class StochasticAdaptive(pn.viewable.Viewer):
                 figure_pane(self.saddle_loss_figure)),
             self.race_status,
             sizing_mode="stretch_width",
-        )
+        ))
 
     def __panel__(self):
         return self._layout

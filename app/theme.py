@@ -41,10 +41,9 @@ ACCENT = "#440154"  # viridis' darkest purple, for the header
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 
 # Figure sizes in CSS pixels; the landscape fits a 768 px tall laptop screen under the header.
-LANDSCAPE_SIZE = 500  # the smallest height; it grows with the window (LESSON_HEIGHT)
-LANDSCAPE_ASPECT = 1.08  # width / height: a square frame plus the colour bar
-LESSON_HEIGHT = "calc(100vh - 110px)"  # the window below the header and the tabs
-SIDE_FIGURE_WIDTH = 420
+LANDSCAPE_SIZE = 500  # its nominal height; CSS sizes it to the window (equal_scale_css)
+LANDSCAPE_ASPECT = 1.08  # nominal width / height: a square frame plus the colour bar
+SIDE_FIGURE_WIDTH = 360
 SIDE_FIGURE_HEIGHT = 250
 CURVE_FIGURE_WIDTH = 520
 CURVE_FIGURE_HEIGHT = 330
@@ -237,3 +236,125 @@ def add_legend(fig, items, location="top_right"):
     )
     fig.center.append(legend)
     return legend
+
+
+# ------------------------------------------------------------------------- responsive layout
+#
+# Every lesson is a CSS size container ("downhill-lesson"); its rows wrap instead of running
+# off the right edge, and below NARROW CSS px (a phone) everything stacks into one column
+# and fits the width. Figures scale with their width and keep their shape; the landscapes'
+# plotting frames keep the data's own aspect (equal x and y scale: a circle stays a circle)
+# at every size, see equal_scale_css.
+
+NARROW = 700
+"""CSS px: a lesson narrower than this (a phone, ~390 px) stacks into one column."""
+
+SHRINK_CSS = ":host { min-width: 0 !important; max-width: 100%; }"
+"""Panel gives a stretching container the sum of its children's widths as its min-width, so
+a row of a laptop's widths would push a phone's page wider than the screen: wrapping rows
+need none."""
+LESSON_CSS = ":host { container: downhill-lesson / inline-size; min-width: 0 !important; }"
+ROW_CSS = ":host { flex-wrap: wrap !important; min-width: 0 !important; }"
+_NARROW_QUERY = f"@container downhill-lesson (max-width: {NARROW - 1}px)"
+FULL_WIDTH_CSS = (f"{_NARROW_QUERY} {{ :host {{ flex: 1 1 100% !important; "
+                  "width: auto !important; min-width: 0 !important; "
+                  "max-width: min(100%, calc(100cqw - 20px)) !important; }} }}")
+"""Below NARROW a lesson's columns and rows take the whole width, one under the other."""
+TEXT_FIT_CSS = (f"{_NARROW_QUERY} {{ :host > div {{ width: auto !important; "
+                "min-width: 0 !important; max-width: 100% !important; }} }}")
+"""A text pane of a fixed width also fixes its inner box's width: below NARROW both fit."""
+PHONE_TEXT_CSS = f"{_NARROW_QUERY} {{ :host {{ font-size: max(15px, 100%) !important; }} }}"
+"""Below NARROW the lessons' text is at least 15 CSS px (some panes are set smaller)."""
+FORMULA_CSS = ":host { max-width: calc(100cqw - 20px) !important; overflow-x: auto; }"
+"""A formula wider than the lesson (a phone; presentation mode's large type on a projector)
+scrolls within its own line, not the whole page."""
+FLUID_CSS = (f"{_NARROW_QUERY} {{ :host {{ max-width: min(100%, calc(100cqw - 20px)) "
+             "!important; min-width: 0 !important; }} }}")
+
+FRAME_BORDERS = {"left": 58, "right": 74, "top": 32, "bottom": 50}
+"""A landscape's fixed margins around its plotting frame (CSS px, at normal font size): the y
+axis, the colour bar, the title with the toolbar, the x axis. Bokeh makes each margin the
+larger of this and what its contents need; these are larger than what they need (also for
+"−10" tick labels and log colour bars), so the CSS below knows the frame's size exactly.
+Presentation mode scales them with the fonts (`--downhill-border-scale`, app/lecture.py)."""
+
+CHROME_HEIGHT = "var(--downhill-chrome, 110px)"
+"""The page above a lesson (header, toolbar, tabs); presentation mode sets its own value."""
+
+
+def figure_css(width, height):
+    """A figure of `width` × `height` px that, below NARROW, fills the lesson's width and keeps
+    its shape (its aspect ratio) instead of being squeezed or cut off."""
+    return (f"{_NARROW_QUERY} {{ :host {{ width: calc(100cqw - 24px) !important; "
+            f"height: auto !important; aspect-ratio: {width} / {height} !important; "
+            "flex: 0 0 auto !important; min-width: 0 !important; max-width: 100% !important; "
+            "max-height: none !important; overflow: clip; }} }}")
+
+
+def equal_scale_css(x_span, y_span, beside):
+    """CSS that sizes a figure (with FRAME_BORDERS as its min borders) so that its plotting
+    frame has the data's aspect x_span / y_span: one data unit is as many pixels along x as
+    along y, at every window size.
+
+    The figure is as wide as the lesson allows (`beside`: {lesson width from which the rule
+    holds, in px: px the rest of its row takes}) and at most as tall as the window below
+    the page's header; its height follows from its width.
+    """
+    aspect = float(x_span) / float(y_span)
+    scale = "var(--downhill-border-scale, 1)"
+    b = FRAME_BORDERS
+    rules = [f""":host {{
+  --downhill-aspect: {aspect:.6g};
+  --downhill-bx: calc({b['left'] + b['right']}px * {scale});
+  --downhill-by: calc({b['top'] + b['bottom']}px * {scale});
+  --downhill-tallest: calc((100vh - {CHROME_HEIGHT} - var(--downhill-by))
+                           * var(--downhill-aspect) + var(--downhill-bx));
+  width: var(--downhill-w) !important;
+  height: calc((var(--downhill-w) - var(--downhill-bx)) / var(--downhill-aspect)
+               + var(--downhill-by)) !important;
+  flex: 0 0 auto !important; min-width: 0 !important; min-height: 0 !important;
+  max-width: 100% !important; max-height: none !important; overflow: clip;
+}}"""]
+    for from_width, taken in sorted(beside.items()):
+        rule = f":host {{ --downhill-w: max(160px, min(calc(100cqw - {taken}px), " \
+               "var(--downhill-tallest))); }"
+        rules.append(f"@container downhill-lesson (min-width: {from_width}px) {{ {rule} }}"
+                     if from_width else rule)
+    return "\n".join(rules)
+
+
+EQUAL_SCALE_TAG = "downhill-equal-scale"
+"""Figures tagged so keep their own equal-scale CSS (responsive() leaves their size alone)."""
+
+
+def responsive(layout):
+    """Give a lesson's layout the responsive CSS: the lesson is the size container, its rows
+    wrap, fixed widths give way below NARROW, and its figures keep their shape. Returns it."""
+    import panel as pn
+    from bokeh.models import Plot
+
+    def add(item, css):
+        if css not in item.stylesheets:
+            item.stylesheets = [*item.stylesheets, css]
+
+    add(layout, LESSON_CSS)
+    for item in layout.select(lambda o: isinstance(o, pn.viewable.Viewable)):
+        if isinstance(item, pn.Row | pn.FlexBox):
+            add(item, ROW_CSS)
+        if isinstance(item, pn.pane.LaTeX):
+            add(item, FORMULA_CSS)
+        elif isinstance(item, pn.pane.Markdown | pn.pane.HTML):
+            add(item, PHONE_TEXT_CSS)
+        if isinstance(item, pn.pane.Bokeh):
+            fig = item.object
+            if isinstance(fig, Plot) and EQUAL_SCALE_TAG not in fig.tags:
+                add(fig, figure_css(fig.min_width or fig.width or 600, fig.height or 400))
+        elif item is not layout and isinstance(item, pn.layout.ListLike):
+            add(item, FULL_WIDTH_CSS)
+        elif isinstance(item, pn.pane.PaneBase) and getattr(item, "width", None):
+            add(item, FULL_WIDTH_CSS)
+            add(item, TEXT_FIT_CSS)
+        elif item is not layout and (getattr(item, "width", None)
+                                     or getattr(item, "min_width", None)):
+            add(item, FLUID_CSS)
+    return layout
