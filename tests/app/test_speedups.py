@@ -5,6 +5,7 @@ import panel as pn
 import pytest
 from bokeh.core.has_props import HasProps
 from bokeh.core.property.bases import Property
+from bokeh.core.property.descriptors import PropertyDescriptor
 from bokeh.document import Document
 from panel.io.state import set_curdoc
 
@@ -105,3 +106,37 @@ def test_panel_objects_still_render_after_install(bokehs_own):
     with set_curdoc(doc):
         pn.Column(pn.pane.HTML("<b>x</b>"), pn.widgets.FloatSlider()).server_doc(doc)
     assert plain(doc.to_json())["roots"]
+
+
+def test_stable_defaults_are_remembered_per_class_and_themes_still_apply(bokehs_own):
+    from bokeh.models import Div, Slider
+    from bokeh.themes import Theme
+
+    speedups.install()
+    assert Slider().title == "" and Slider().bar_color == Slider.bar_color.class_default(Slider)
+    assert (Slider, "bar_color") in speedups._stable_defaults
+    first, second = Slider(), Slider()
+    assert first.stylesheets is not second.stylesheets  # lists stay one per model
+    themed = Div()
+    doc = Document()
+    doc.theme = Theme(json={"attrs": {"Div": {"text": "themed"}}})
+    doc.add_root(themed)
+    assert themed.text == "themed"
+    assert Div().text == ""
+
+
+def test_reading_a_stable_default_twice_computes_it_once(monkeypatch, bokehs_own):
+    from bokeh.models import Range1d
+
+    speedups.install()
+    speedups._stable_defaults.pop((Range1d, "bounds"), None)
+    computed = []
+    instance_default = PropertyDescriptor.instance_default
+
+    def counted(self, obj):
+        computed.append(self.name)
+        return instance_default(self, obj)
+
+    monkeypatch.setattr(PropertyDescriptor, "instance_default", counted)
+    assert Range1d().bounds is None and Range1d().bounds is None
+    assert computed.count("bounds") == 1
