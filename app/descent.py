@@ -371,9 +371,9 @@ class LandscapePicture(NamedTuple):
 @functools.cache
 def landscape_picture(name):
     """The heatmap image, colour range and contour lines of landscape `name`, computed once
-    per process: the grid's losses and contourpy's lines took 3–230 ms per new lesson 2
-    (logistic: its 160×160 grid of data losses; Rosenbrock: ~80 ms of contours). Only
-    numbers and arrays are shared between sessions, never a Bokeh model."""
+    per process: the grid's losses and contourpy's lines took 2–9 ms of CPU per new lesson 2
+    and per change of landscape (measured warm; logistic's 160×160 grid of data losses is the
+    dearest). Only numbers and arrays are shared between sessions, never a Bokeh model."""
     chosen = landscapes.get(name)
     (xmin, xmax), (ymin, ymax) = chosen.bounds
     xs = xmin + (np.arange(GRID) + 0.5) * (xmax - xmin) / GRID
