@@ -8,6 +8,13 @@ import weakref
 
 import panel as pn
 
+# Panel imports some Bokeh model modules on first use (`lazy_load`) and takes a module that
+# is in sys.modules as complete. Lessons are built on Bokeh's worker threads (onload, a tab
+# opened), several sessions at once: one thread read a half-imported panel.models.katex
+# while another was importing it ("partially initialized module"). Imported here, on the
+# server's loop, when the first page is served, before any lesson is built.
+import panel.models.katex  # noqa: F401  (the LaTeX panes' model)
+
 from app import theme
 from app.lecture import Lecture
 from app.lessons import Backpropagation, Derivative, GradientDescent, StochasticAdaptive
