@@ -100,9 +100,8 @@ def test_a_page_that_never_loads_is_not_kept_alive_by_its_onload_callback(unload
 
 def test_a_served_page_sends_the_placeholders_first_and_the_lesson_after_document_ready(
         live_server):  # noqa: F811  (the fixture imported above)
-    import asyncio
-
     from benchmarks.wsclient import BokehSession
+    from tests.reliability.conftest import run  # a loop of its own (Playwright may hold one)
 
     _server, url = live_server
 
@@ -119,6 +118,6 @@ def test_a_served_page_sends_the_placeholders_first_and_the_lesson_after_documen
                            if m["type"] == "ImportedStyleSheet"]
             return len(first), len(lesson), stylesheets
 
-    first, lesson, stylesheets = asyncio.run(scenario())
+    first, lesson, stylesheets = run(scenario())
     assert first < lesson  # the first document is the light part of the page
     assert stylesheets and not [url for url in stylesheets if url.startswith("http")]
