@@ -100,6 +100,37 @@ def interaction_cpu(server, count, lesson2=True):
     return asyncio.run(scenario())
 
 
+TAP_POINTS = ((1.0, -1.0), (-2.0, 2.0))  # inside the default bowl's bounds
+
+
+def tap_cpu(server, count):
+    """Server CPU seconds and client-side latency per tap on lesson 2's landscape (a new
+    start: the whole step budget is descended again and every source updated), in one
+    session, each tap awaited until the path starts at the tapped point."""
+    async def scenario():
+        session = await _open(server, "app", lesson2=True)
+        figure = session.find(name="landscape-figure")
+        path = session.find(name="landscape-path")
+
+        async def tap(i):
+            x, y = TAP_POINTS[i % 2]
+            started = time.perf_counter()
+            await session.send_event("tap", figure, sx=10.0, sy=10.0, x=x, y=y)
+            await session.wait_for(lambda: list(session.get(path)["data"]["x"][:1]) == [x],
+                                   timeout=60)
+            return time.perf_counter() - started
+
+        for i in range(4):  # warm up
+            await tap(i)
+        before = server.cpu_seconds()
+        latencies = [await tap(i) for i in range(count)]
+        cpu = (server.cpu_seconds() - before) / count
+        await session.close()
+        return cpu, latencies
+
+    return asyncio.run(scenario())
+
+
 def memory(server, levels, settle_s):
     """RSS per live session at each level of concurrent sessions, and after they all close."""
     async def scenario():
@@ -320,6 +351,11 @@ def run(repeats=5, quick=False):
                             returned <= 20 if kind == "app" else None,
                             f"peak {peak / MB:.0f} MB; waited {settle_s} s"))
             if kind == "app":
+                tap_s, tap_latencies = tap_cpu(server, interactions)
+                rows.append(row("app: server CPU per tap on lesson 2's landscape", tap_s * 1e3,
+                                "ms", note=(f"client-side latency p50 "
+                                            f"{statistics.median(tap_latencies) * 1e3:.1f} ms "
+                                            f"(n={interactions})")))
                 w_cpu, w_latencies = interaction_cpu(server, interactions, lesson2=False)
                 rows.append(row("app: server CPU per slider interaction, lesson 1's w (the "
                                 "hall's)", w_cpu * 1e3, "ms", note=(
