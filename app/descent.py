@@ -8,8 +8,10 @@ and "Reset" set `shown` (a hidden widget) from the browser and the server draws 
 animation costs the server nothing until it stops and reports where.
 """
 
+import functools
 import html
 import math
+from typing import NamedTuple
 
 import numpy as np
 import panel as pn
@@ -360,6 +362,55 @@ class NamedHTML(pn.pane.HTML):
         model.name = self.model_name
         return model
 
+
+
+class LandscapePicture(NamedTuple):
+    """What the heatmap and the contours show of one landscape: the same for every session,
+    so computed once per process (`landscape_picture`) and shared read-only."""
+
+    image: np.ndarray  # (GRID, GRID) float32, the colour-mapped values (read-only)
+    low: float  # the colour mapper's range
+    high: float
+    colorbar_title: str
+    contour_lines: dict  # the contour renderer's line source columns (xs, ys, levels)
+
+
+@functools.cache
+def landscape_picture(name):
+    """The heatmap image, colour range and contour lines of landscape `name`, computed once
+    per process: the grid's losses and contourpy's lines took 2–9 ms of CPU per new lesson 2
+    and per change of landscape (measured warm; logistic's 160×160 grid of data losses is the
+    dearest). Only numbers and arrays are shared between sessions, never a Bokeh model."""
+    chosen = landscapes.get(name)
+    (xmin, xmax), (ymin, ymax) = chosen.bounds
+    xs = xmin + (np.arange(GRID) + 0.5) * (xmax - xmin) / GRID
+    ys = ymin + (np.arange(GRID) + 0.5) * (ymax - ymin) / GRID
+    grid = np.stack(np.meshgrid(xs, ys), axis=-1)
+    with np.errstate(all="ignore"):
+        values = np.asarray(chosen.loss(grid), dtype=float)
+    finite = values[np.isfinite(values)]
+    if chosen.log_color:
+        floor = chosen.min_value if chosen.min_value is not None else finite.min()
+        shown_values = values - floor
+        top = float(np.max(shown_values[np.isfinite(shown_values)]))
+        positive = shown_values[np.isfinite(shown_values) & (shown_values > 0)]
+        low = max(float(positive.min()), top * 1e-7)
+        shown_values = np.clip(shown_values, low, top)
+        levels = np.geomspace(low, top, 16)[1:-1]
+        title = "loss − min" if floor else "loss"
+    else:
+        shown_values = values
+        low, top = float(finite.min()), float(finite.max())
+        levels = np.unique(np.quantile(finite, np.linspace(0.03, 0.93, 13)))
+        title = "loss"
+    shown_values = np.where(np.isfinite(shown_values), shown_values, top)
+    lines = contour_data(xs, ys, shown_values, levels, want_fill=False).line_data
+    image = shown_values.astype(np.float32)
+    line_levels = np.asarray(lines.levels)
+    for array in (image, line_levels, *lines.xs, *lines.ys):
+        array.flags.writeable = False
+    columns = {"xs": tuple(lines.xs), "ys": tuple(lines.ys), "levels": line_levels}
+    return LandscapePicture(image, low, top, title, columns)
 
 class GradientDescent(pn.viewable.Viewer):
     """Lesson 2: gradient descent (and its adaptive cousins) on a 2-D loss landscape.
@@ -759,41 +810,18 @@ class GradientDescent(pn.viewable.Viewer):
     def _draw_landscape(self):
         chosen = self.surface
         (xmin, xmax), (ymin, ymax) = chosen.bounds
-        xs = xmin + (np.arange(GRID) + 0.5) * (xmax - xmin) / GRID
-        ys = ymin + (np.arange(GRID) + 0.5) * (ymax - ymin) / GRID
-        grid = np.stack(np.meshgrid(xs, ys), axis=-1)
-        with np.errstate(all="ignore"):
-            values = np.asarray(chosen.loss(grid), dtype=float)
-        finite = values[np.isfinite(values)]
-        if chosen.log_color:
-            floor = chosen.min_value if chosen.min_value is not None else finite.min()
-            shown_values = values - floor
-            top = float(np.max(shown_values[np.isfinite(shown_values)]))
-            positive = shown_values[np.isfinite(shown_values) & (shown_values > 0)]
-            low = max(float(positive.min()), top * 1e-7)
-            shown_values = np.clip(shown_values, low, top)
-            mapper = self.log_mapper
-            mapper.update(low=low, high=top)
-            levels = np.geomspace(low, top, 16)[1:-1]
-            self.colorbar.title = "loss − min" if floor else "loss"
-        else:
-            shown_values = values
-            low, top = float(finite.min()), float(finite.max())
-            mapper = self.linear_mapper
-            mapper.update(low=low, high=top)
-            levels = np.unique(np.quantile(finite, np.linspace(0.03, 0.93, 13)))
-            self.colorbar.title = "loss"
-        shown_values = np.where(np.isfinite(shown_values), shown_values, top)
+        picture = landscape_picture(self.landscape)
+        mapper = self.log_mapper if chosen.log_color else self.linear_mapper
+        mapper.update(low=picture.low, high=picture.high)
+        self.colorbar.title = picture.colorbar_title
         with pn.io.hold():
             self.image_source.data = {
-                "image": [shown_values.astype(np.float32)], "x": [xmin], "y": [ymin],
+                "image": [picture.image], "x": [xmin], "y": [ymin],
                 "dw": [xmax - xmin], "dh": [ymax - ymin],
             }
             self.image_renderer.glyph.color_mapper = mapper
             self.colorbar.color_mapper = mapper
-            self.contours.set_data(
-                contour_data(xs, ys, shown_values, levels, want_fill=False)
-            )
+            self._draw_contours(picture.contour_lines)
             self.landscape_figure.x_range.update(start=xmin, end=xmax)
             self.landscape_figure.y_range.update(start=ymin, end=ymax)
             self._size_landscape(xmax - xmin, ymax - ymin)
@@ -814,6 +842,19 @@ class GradientDescent(pn.viewable.Viewer):
         css = [theme.equal_scale_css(x_span, y_span, LANDSCAPE_BESIDE), LANDSCAPE_ORDER_CSS]
         if self.landscape_figure.stylesheets != css:
             self.landscape_figure.stylesheets = css
+
+    def _draw_contours(self, lines):
+        """The contour lines, as ContourRenderer.set_data draws them (the line source's other
+        columns kept; no filled bands): new lists for this session's source, holding the
+        shared read-only arrays (nothing streams into or patches the contour lines)."""
+        source = self.contours.line_renderer.data_source
+        data = {"xs": list(lines["xs"]), "ys": list(lines["ys"]), "levels": lines["levels"]}
+        for name, column in source.data.items():
+            data.setdefault(name, column)
+        if self.contours.fill_renderer.data_source.data.get("xs"):
+            self.contours.fill_renderer.data_source.data = dict(
+                xs=[], ys=[], lower_levels=[], upper_levels=[])
+        source.data = data
 
     def _set_loss_axis(self, min_value):
         fig = self.loss_figure

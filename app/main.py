@@ -4,7 +4,16 @@ Every browser session runs this script anew, so every session builds its own les
 widgets, figures and sources; nothing here is shared between students.
 """
 
+import weakref
+
 import panel as pn
+
+# Panel imports some Bokeh model modules on first use (`lazy_load`) and takes a module that
+# is in sys.modules as complete. Lessons are built on Bokeh's worker threads (onload, a tab
+# opened), several sessions at once: one thread read a half-imported panel.models.katex
+# while another was importing it ("partially initialized module"). Imported here, on the
+# server's loop, when the first page is served, before any lesson is built.
+import panel.models.katex  # noqa: F401  (the LaTeX panes' model)
 
 from app import theme
 from app.lecture import Lecture
@@ -66,6 +75,12 @@ class LazyLessons:
     small placeholder until `tabs.active` first points at it; then the lesson is built and
     takes the placeholder's place. `lesson(index)` builds one on demand (for code that needs
     a lesson before its tab is opened).
+
+    On a server even the open tab's lesson waits for the page to be drawn: it is built in
+    `pn.state.onload` (when the browser says `document_ready`), so the page's first document
+    holds only the header, the toolbar and the tabs with their placeholders, and the student
+    sees them at once; the lesson follows as one message. Outside a server (a notebook, the
+    tests) `pn.state.onload` runs at once, so the lesson is there when the page is.
     """
 
     def __init__(self, lessons=LESSONS, js_callbacks=None, **tabs_params):
@@ -77,8 +92,21 @@ class LazyLessons:
             (title, pn.pane.HTML(LOADING_HTML, margin=(16, 16))) for title in self.titles
         ]
         self.tabs = pn.Tabs(*placeholders, **tabs_params)
-        self.lesson(self.tabs.active)
         self.tabs.param.watch(self._build_opened_tab, "active")
+        # A weak reference: Panel keeps onload callbacks per document until the browser says
+        # it is ready, and a page that never says so must not keep itself alive through it.
+        lazy = weakref.ref(self)
+
+        def on_load():
+            if lazy() is not None:
+                lazy().build_open_tab()
+
+        pn.state.onload(on_load)
+
+    def build_open_tab(self):
+        """Build the open tab's lesson (the page's onload callback)."""
+        if 0 <= self.tabs.active < len(self.titles):
+            self.lesson(self.tabs.active)
 
     def is_built(self, index):
         return index in self._built
@@ -90,7 +118,23 @@ class LazyLessons:
             with self.js_callbacks.tracking():
                 self._built[index] = factory() if isinstance(factory, type) else factory
                 self.tabs[index] = (self.titles[index], self._built[index])
+            self._serve_stylesheets_locally(index)
         return self._built[index]
+
+    def _serve_stylesheets_locally(self, index):
+        """Point the stylesheets of a lesson added to a page already served at this server.
+
+        Panel rewrites its components' CDN stylesheet links to the server's own copies when
+        it renders a page (and for most components added later), but not for every kind:
+        a Divider added after the page was served still asked the CDN for divider.css,
+        which an offline lecture hall does not reach."""
+        from panel.io.resources import patch_model_css
+
+        for model, _parent in list(self.tabs._models.values()):
+            doc = model.document
+            dist_url = doc._template_variables.get("dist_url") if doc is not None else None
+            if dist_url and index < len(model.tabs):
+                patch_model_css(model.tabs[index].child, dist_url=dist_url)
 
     def _build_opened_tab(self, event):
         if 0 <= event.new < len(self.titles):

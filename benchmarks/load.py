@@ -61,10 +61,11 @@ async def open_session(url, timeout=120.0):
     `document_ready` (BokehJS sends it once the page is rendered; Panel marks the session
     loaded then, and only a loaded session's callbacks dispatch their changes in Panel's
     way — without it a button callback's held changes reach Bokeh outside the document
-    lock and fail with "_pending_writes should be non-None")."""
+    lock and fail with "_pending_writes should be non-None"). The page builds its open
+    tab's lesson then (lesson 1 here): the session is open once its models are there."""
     session = await BokehSession.open(url, timeout=timeout)
     try:
-        await session.send_event("document_ready", timeout=timeout)
+        await session.ready(["derivative-point"], timeout=timeout)
     except BaseException:
         await session.close()
         raise

@@ -111,6 +111,12 @@ class BokehSession:
         status, _headers, html = await fetch_page(url, timeout)
         if status != 200:
             raise ProtocolError(f"GET {url} answered {status}")
+        return await cls.connect(url, html, timeout=timeout, origin=origin)
+
+    @classmethod
+    async def connect(cls, url, html, timeout=60.0, origin=None):
+        """The second half of `open`: with the page `html` fetched from `url`, open its
+        websocket, wait for ACK and pull the document."""
         token = session_token(html)
         parts = urlsplit(url)
         scheme = "wss" if parts.scheme == "https" else "ws"
@@ -225,6 +231,13 @@ class BokehSession:
     async def send_events(self, events, timeout=30.0):
         """Send one PATCH-DOC with these events; return the server's OK content."""
         return await self._request("PATCH-DOC", {"events": events}, timeout=timeout)
+
+    async def ready(self, names=(), timeout=30.0):
+        """Say `document_ready`, as BokehJS does once the page is drawn, and wait until the
+        models named in `names` exist: the app builds the open tab's lesson then (Panel's
+        onload), so a page's first document holds only its header, toolbar and tabs."""
+        await self.send_event("document_ready", timeout=timeout)
+        await self.wait_for(lambda: all(self.find_all(name=n) for n in names), timeout)
 
     async def open_tab(self, title, names=(), timeout=30.0):
         """Make the tab titled `title` the active one (as a click on it does) and wait until

@@ -328,3 +328,38 @@ def test_a_tap_changes_the_path_before_the_trajectory_and_the_axes():
     assert changed.index("landscape-path") < changed.index("landscape-trajectory")
     assert changed.index("landscape-start") < changed.index("landscape-trajectory")
     assert "loss-curve-2" not in changed  # idle racers' empty sources are not sent again
+
+
+def test_two_sessions_share_one_computation_of_a_landscapes_picture(monkeypatch):
+    """The heatmap and contour lines are the same for every student: computed once per
+    process, shared read-only, while each session keeps its own sources."""
+    from bokeh.plotting import contour
+
+    from app import descent
+
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(args)
+        return contour.contour_data(*args, **kwargs)
+
+    monkeypatch.setattr(descent, "contour_data", counted)
+    descent.landscape_picture.cache_clear()
+    first = GradientDescent(landscape="rosenbrock")
+    second = GradientDescent(landscape="rosenbrock")
+    assert len(calls) == 1
+    one, two = (lesson.image_source.data["image"][0] for lesson in (first, second))
+    assert one is two and not one.flags.writeable
+    lines = [lesson.contours.line_renderer.data_source for lesson in (first, second)]
+    assert lines[0] is not lines[1] and lines[0].data["xs"] is not lines[1].data["xs"]
+    assert all(not xs.flags.writeable for xs in lines[0].data["xs"])
+    # What ContourRenderer.set_data would draw from the same contour_data.
+    expected = contour.contour_data(*calls[0], want_fill=False).line_data
+    assert len(lines[0].data["xs"]) == len(expected.xs) > 0
+    for got, want in zip(lines[0].data["xs"], expected.xs, strict=True):
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(lines[0].data["levels"], expected.levels)
+    first.landscape = "bowl"  # a change of landscape uses (and fills) the cache too
+    assert len(calls) == 2
+    assert first.image_source.data["image"][0] is descent.landscape_picture("bowl").image
+

@@ -5,6 +5,7 @@ import pytest
 
 from app.lessons import Backpropagation, Derivative, GradientDescent, StochasticAdaptive
 from app.main import LOADING_HTML, build_page
+from tests.app.test_server import live_server  # noqa: F401  (a fixture)
 
 KINDS = [Derivative, GradientDescent, Backpropagation, StochasticAdaptive]
 
@@ -48,3 +49,75 @@ def test_two_pages_never_share_a_lazily_built_lesson():
     first.tabs.active = second.tabs.active = 1
     assert first.lesson(1) is not second.lesson(1)
     assert first.lesson(1).landscape_figure is not second.lesson(1).landscape_figure
+
+
+# ------------------------------------------------------------------ the lesson after onload
+
+
+@pytest.fixture
+def unloaded_document():
+    """A document like a served page's before its browser said document_ready: Panel keeps
+    its onload callbacks until then."""
+    import gc
+
+    from bokeh.document import Document
+    from panel.io.state import set_curdoc, state
+
+    doc = Document()
+    state._loaded[doc] = False  # as for a served document whose browser has not said so
+    with set_curdoc(doc):
+        yield doc
+    state._onload.pop(doc, None)
+    state._loaded.pop(doc, None)
+    gc.collect()
+
+
+def test_on_a_server_the_open_tab_is_built_when_the_page_has_loaded(unloaded_document):
+    from panel.io.state import state
+
+    page = build_page()
+    lazy = page.lessons
+    assert [lazy.is_built(i) for i in range(4)] == [False] * 4
+    assert all(isinstance(lazy.tabs[i], pn.pane.HTML) for i in range(4))
+    state._on_load(unloaded_document)  # what Panel does on document_ready
+    assert [lazy.is_built(i) for i in range(4)] == [True, False, False, False]
+    assert isinstance(lazy.lesson(0), Derivative)
+    assert not isinstance(lazy.tabs[0], pn.pane.HTML)  # the placeholder is gone
+
+
+def test_a_page_that_never_loads_is_not_kept_alive_by_its_onload_callback(unloaded_document):
+    import gc
+    import weakref
+
+    from panel.io.state import state
+
+    lazy = weakref.ref(build_page().lessons)
+    assert state._onload.get(unloaded_document)  # the callback waits for document_ready
+    gc.collect()
+    assert lazy() is None
+    state._on_load(unloaded_document)  # and does nothing once the page is gone
+
+
+def test_a_served_page_sends_the_placeholders_first_and_the_lesson_after_document_ready(
+        live_server):  # noqa: F811  (the fixture imported above)
+    from benchmarks.wsclient import BokehSession
+    from tests.reliability.conftest import run  # a loop of its own (Playwright may hold one)
+
+    _server, url = live_server
+
+    async def scenario():
+        async with await BokehSession.open(url) as session:
+            first = {model["id"] for model in session.models.values()}
+            assert session.find_all(type="Tabs")
+            assert not session.find_all(name="derivative-figure")
+            texts = [m["attributes"].get("text", "") for m in session.models.values()]
+            assert sum("Building the lesson" in str(text) for text in texts) == 4
+            await session.ready(["derivative-figure", "descent1d-path"])
+            lesson = {model["id"] for model in session.models.values()} - first
+            stylesheets = [m["attributes"].get("url", "") for m in session.models.values()
+                           if m["type"] == "ImportedStyleSheet"]
+            return len(first), len(lesson), stylesheets
+
+    first, lesson, stylesheets = run(scenario())
+    assert first < lesson  # the first document is the light part of the page
+    assert stylesheets and not [url for url in stylesheets if url.startswith("http")]

@@ -58,6 +58,7 @@ def test_tcp_nodelay_is_set_on_a_live_websocket(live_server):
 
     async def scenario():
         async with await BokehSession.open(url) as session:
+            await session.ready(["derivative-point"])  # lesson 1 is built on document_ready
             slider = session.find(title="w")
             before = session.patches_received
             await session.set_value(slider, 1.5)
