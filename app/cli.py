@@ -5,7 +5,7 @@ import ctypes
 import os
 from pathlib import Path
 
-from app import server, speedups
+from app import server
 
 MAIN = Path(__file__).with_name("main.py")
 # Comma-separated HOST[:PORT] origins, used when --allow-websocket-origin is not given (Docker).
@@ -110,7 +110,6 @@ def server_options(args):
 def main(argv=None):
     limit_malloc_arenas()  # first: Panel's import and the server start threads
     args = parse_args(argv)
-    speedups.install()  # Bokeh's serialization without reading every default (app/speedups.py)
     # app.server adds what pn.serve lacks (TCP_NODELAY on websockets) and then serves.
     server.serve({"/": str(MAIN)}, **server_options(args))
 

@@ -19,6 +19,7 @@ from app import theme
 from app.lecture import Lecture
 from app.lessons import Backpropagation, Derivative, GradientDescent, StochasticAdaptive
 from app.session import JsCallbackSources
+from app.upstream_patches import serve_stylesheets_locally
 
 TITLE = "Downhill"
 PURPOSE = "How models learn: follow the slope of the loss downhill, one step at a time."
@@ -118,23 +119,8 @@ class LazyLessons:
             with self.js_callbacks.tracking():
                 self._built[index] = factory() if isinstance(factory, type) else factory
                 self.tabs[index] = (self.titles[index], self._built[index])
-            self._serve_stylesheets_locally(index)
+            serve_stylesheets_locally(self.tabs, index)
         return self._built[index]
-
-    def _serve_stylesheets_locally(self, index):
-        """Point the stylesheets of a lesson added to a page already served at this server.
-
-        Panel rewrites its components' CDN stylesheet links to the server's own copies when
-        it renders a page (and for most components added later), but not for every kind:
-        a Divider added after the page was served still asked the CDN for divider.css,
-        which an offline lecture hall does not reach."""
-        from panel.io.resources import patch_model_css
-
-        for model, _parent in list(self.tabs._models.values()):
-            doc = model.document
-            dist_url = doc._template_variables.get("dist_url") if doc is not None else None
-            if dist_url and index < len(model.tabs):
-                patch_model_css(model.tabs[index].child, dist_url=dist_url)
 
     def _build_opened_tab(self, event):
         if 0 <= event.new < len(self.titles):

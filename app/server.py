@@ -1,6 +1,7 @@
 """Our server start-up: Panel's server with the patches of app/upstream_patches.py applied
 (TCP_NODELAY on every websocket, each callback's changes sent to the browser as one message
-with small arrays inline, Panel's writes joining that message, no per-session validation).
+with small arrays inline, Panel's writes joining that message, no per-session validation,
+serialization that reads only the properties it sends).
 
 Everything that reaches into Bokeh's or Panel's private machinery lives in
 app/upstream_patches.py, each patch with the upstream behaviour it works around and its
@@ -13,6 +14,7 @@ from app.upstream_patches import (  # noqa: F401  (re-exported: the benchmarks' 
     collect_panel_writes,
     enable_batching,
     enable_nodelay,
+    install_speedups,
     skip_document_validation,
 )
 
@@ -28,6 +30,7 @@ def create_server(panels, **options):
     # enable_nodelay without Panel's import replacing Bokeh's server class and resources
 
     skip_document_validation()
+    install_speedups()
     collect_panel_writes()
     server = pn.serve(panels, **dict(options, start=False))
     return enable_batching(enable_nodelay(server))

@@ -20,9 +20,13 @@ import gzip
 import inspect
 import itertools
 import logging
+import os
 from importlib import import_module
 from typing import NamedTuple
 
+from bokeh.core.has_props import HasProps
+from bokeh.core.property.descriptors import PropertyDescriptor
+from bokeh.core.property.wrappers import PropertyValueContainer
 from bokeh.core.serialization import BytesRep, Serializer
 from bokeh.model import Model
 from bokeh.protocol.messages.patch_doc import PatchJson
@@ -67,6 +71,17 @@ RELIES_ON = (
     Private("panel.io.document:_is_write_locked", "(conn: 'ServerConnection') -> 'bool'",
             "Panel's writes"),
     Private("panel.widgets:FloatSlider()._debounce", None, "no debounce on drags"),
+    Private("panel.layout:Tabs()._models", None, "stylesheets of late lessons"),
+    Private("bokeh.document:Document()._template_variables", None,
+            "stylesheets of late lessons"),
+    Private("panel.io.resources:patch_model_css",
+            "(root: 'Model', dist_url: 'str')", "stylesheets of late lessons"),
+    Private("bokeh.core.has_props:HasProps.query_properties_with_values",
+            "(self, query: 'Callable[[PropertyDescriptor[Any]], bool]', *, "
+            "include_defaults: 'bool' = True, include_undefined: 'bool' = False) "
+            "-> 'dict[str, Any]'", "cheaper defaults"),
+    Private("bokeh.core.property.descriptors:PropertyDescriptor._get_default",
+            "(self, obj: 'HasProps') -> 'T'", "cheaper defaults"),
 )
 
 
@@ -326,6 +341,26 @@ def collect_panel_writes():
     return True
 
 
+# ------------------------------------------------------------ stylesheets of late lessons
+# Upstream: Panel rewrites its components' CDN stylesheet links to the server's own copies when
+# it renders a page (and for most components added later), but not for every kind: a Divider
+# in a lesson added after the page was served still asked the CDN for divider.css, which an
+# offline lecture hall does not reach. Ours: the lesson's models get the server's links, as
+# Panel's own render does (panel.io.resources.patch_model_css). Guarded by
+# tests/app/test_lazy_tabs.py (no stylesheet from the CDN after document_ready).
+
+def serve_stylesheets_locally(tabs, index):
+    """Point the stylesheets of tab `index` of the Panel Tabs `tabs`, built after the page was
+    served, at this server (for each document the tabs are shown in)."""
+    from panel.io.resources import patch_model_css
+
+    for model, _parent in list(tabs._models.values()):
+        doc = model.document
+        dist_url = doc._template_variables.get("dist_url") if doc is not None else None
+        if dist_url and index < len(model.tabs):
+            patch_model_css(model.tabs[index].child, dist_url=dist_url)
+
+
 # --------------------------------------------------------------------- document validation
 # Upstream: Bokeh validates every new session's document (a walk over every model) only to log
 # developer warnings: ~35 ms of CPU per new page. Ours: off unless BOKEH_VALIDATE_DOC is set
@@ -357,3 +392,128 @@ def set_debounce(widget, milliseconds):
         return widget
     widget._debounce = milliseconds
     return widget
+
+
+# ------------------------------------------------------------------------ cheaper defaults
+# Cheaper paths through Bokeh's property defaults and serialization (server start-up).
+#
+# Bokeh serializes a model (`HasProps.to_serializable`, for a new page's document and for every
+# patch that brings new models) with `properties_with_values(include_defaults=False)`, which
+# calls `query_properties_with_values`. That function reads the value of EVERY property of the
+# model, then throws away those that were never set (its own comment: "TODO: this should
+# happen before get_value()"). Reading an unset property computes its default: the theme
+# lookup, a copy and a full validation of the default value, for the ~50–120 properties of a
+# plot, a layout or a widget. On lesson 1's page that was ~80 % of the serialization:
+# `doc.to_json()` took ~80 ms, ~14 ms with the keys chosen first. The document sent is the
+# same, byte for byte (tests/app/test_speedups.py compares every lesson's).
+#
+# `install_speedups()` replaces the function with one that picks the keys first and reads only their
+# values, for the one call that matters (include_defaults=False, include_undefined=False);
+# every other call goes to Bokeh's own. The only behaviour given up: Bokeh's version raises
+# UnsetValueError while serializing a model whose *required* property was never set even
+# though that property would not be sent; ours sends the model without it (BokehJS then
+# reports it).
+#
+# It also remembers stable defaults. Every read of a property that was never set computes its
+# default anew (`PropertyDescriptor._get_default`: theme lookup, copy, validation), and Bokeh
+# and Panel read many: each walk over a document's references reads every unset reference
+# property of every model (Panel's Bokeh pane walks each figure, the document walks all its
+# models when one is added, ...). A default that is the same immutable value for every
+# instance of a class (None, a number, a string, a tuple of those; not a list, a dict or a
+# model, which Bokeh makes anew per instance) is computed once per class and property.
+# Models with theme values (`__themed_values__`) always take Bokeh's own path. On lesson 1
+# (build, Panel's models, document, serialization) ~13 % less CPU in-process.
+#
+# Installed only on the Bokeh version it was checked against.
+# To drop: delete this block, its RELIES_ON entries and the install_speedups() call in
+# app/server.py; tests/app/test_speedups.py goes with it.
+
+SPEEDUPS_SWITCH = "DOWNHILL_SPEEDUPS"  # "0": keep Bokeh's own (to compare, benchmarks/README.md)
+
+_bokeh_query = HasProps.query_properties_with_values
+_bokeh_get_default = PropertyDescriptor._get_default
+_IMMUTABLE = (type(None), bool, int, float, str)
+_stable_defaults = {}  # (model class, property name) -> its stable, immutable default
+_UNKNOWN, _NOT_STABLE = object(), object()
+
+
+def query_properties_with_values(self, query, *, include_defaults=True,
+                                 include_undefined=False):
+    """HasProps.query_properties_with_values, reading only the properties it returns when
+    defaults are left out (see the module's docstring)."""
+    if include_defaults or include_undefined:
+        return _bokeh_query(self, query, include_defaults=include_defaults,
+                            include_undefined=include_undefined)
+    # The keys Bokeh keeps: set values, unstable defaults (instances are always sent) and
+    # themed values, in the order of `properties()` as Bokeh returns them.
+    selected = set(self._property_values) | set(self._unstable_default_values)
+    themed = self.themed_values()
+    themed_keys = set(themed) if themed is not None else set()
+    selected |= themed_keys
+    result = {}
+    for key in self.properties(_with_props=True):
+        if key not in selected:
+            continue
+        descriptor = self.lookup(key)
+        if not query(descriptor):
+            continue
+        value = descriptor.get_value(self)
+        if (key not in themed_keys and isinstance(value, PropertyValueContainer)
+                and key in self._unstable_default_values):
+            continue  # an unmodified default container: Bokeh leaves it out too
+        result[key] = value
+    return result
+
+
+query_properties_with_values.__wrapped__ = _bokeh_query  # check_upstream reads Bokeh's
+
+
+def _immutable(value):
+    kind = type(value)
+    return kind in _IMMUTABLE or (kind is tuple and all(type(v) in _IMMUTABLE for v in value))
+
+
+def _get_default(self, obj):
+    """PropertyDescriptor._get_default, remembering stable immutable defaults per class (see
+    the module's docstring)."""
+    if getattr(obj, "__themed_values__", None) is None:
+        key = (obj.__class__, self.name)
+        value = _stable_defaults.get(key, _UNKNOWN)
+        if value is _NOT_STABLE:
+            return _bokeh_get_default(self, obj)
+        if value is not _UNKNOWN:
+            return value
+        if not self.has_unstable_default(obj):
+            value = self.instance_default(obj)
+            _stable_defaults[key] = value if _immutable(value) else _NOT_STABLE
+            return value
+        _stable_defaults[key] = _NOT_STABLE
+    return _bokeh_get_default(self, obj)
+
+
+_get_default.__wrapped__ = _bokeh_get_default
+
+
+def speedups_apply():
+    """Whether the installed Bokeh still has the two functions replaced, as written against."""
+    return not check_upstream("cheaper defaults")
+
+
+def install_speedups():
+    """Use the cheaper query and defaults in this process (idempotent) unless
+    DOWNHILL_SPEEDUPS=0. Returns whether they are in use."""
+    if os.environ.get(SPEEDUPS_SWITCH, "1") == "0" or _missing("cheaper defaults"):
+        return False
+    HasProps.query_properties_with_values = query_properties_with_values
+    PropertyDescriptor._get_default = _get_default
+    return True
+
+
+def uninstall_speedups():
+    HasProps.query_properties_with_values = _bokeh_query
+    PropertyDescriptor._get_default = _bokeh_get_default
+
+
+def speedups_installed():
+    return (HasProps.query_properties_with_values is query_properties_with_values
+            and PropertyDescriptor._get_default is _get_default)

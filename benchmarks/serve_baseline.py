@@ -1,6 +1,6 @@
 """Serve a benchmark baseline with the same server start-up as `downhill` (app/server.py:
-TCP_NODELAY on websockets, one message per callback, compressed responses, and app/speedups.py's
-cheaper serialization), so the baselines
+TCP_NODELAY on websockets, one message per callback, compressed responses, and the cheaper
+serialization of app/upstream_patches.py), so the baselines
 differ from the app only in the page:
 `python benchmarks/serve_baseline.py {panel,bokeh} PORT [NUM_PROCS]`."""
 
@@ -16,9 +16,9 @@ BASELINES = ROOT / "benchmarks" / "baselines"
 
 def main(kind, port, num_procs=1):
     port, num_procs = int(port), int(num_procs)
-    from app import speedups
+    from app.upstream_patches import install_speedups
 
-    speedups.install()  # as `downhill` does (app/cli.py)
+    install_speedups()  # as `downhill` does (app/server.py create_server)
     origins = [f"127.0.0.1:{port}", f"localhost:{port}"]
     if kind == "panel":
         from app.server import serve

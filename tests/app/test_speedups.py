@@ -1,5 +1,5 @@
-"""app/speedups.py: Bokeh's serialization without reading every unset property's default
-sends the same document, and reads only the properties it sends."""
+"""app/upstream_patches.py ("cheaper defaults"): Bokeh's serialization without reading every
+unset property's default sends the same document, and reads only the properties it sends."""
 
 import panel as pn
 import pytest
@@ -9,20 +9,20 @@ from bokeh.core.property.descriptors import PropertyDescriptor
 from bokeh.document import Document
 from panel.io.state import set_curdoc
 
-from app import speedups
+from app import upstream_patches as speedups
 from app.main import build_page
 
-pytestmark = pytest.mark.skipif(not speedups.applicable(), reason="another Bokeh version")
+pytestmark = pytest.mark.skipif(not speedups.speedups_apply(), reason="another Bokeh version")
 
 
 @pytest.fixture
 def bokehs_own():
     """Bokeh's own query for the test, whatever this process had installed."""
-    was = speedups.installed()
-    speedups.uninstall()
+    was = speedups.speedups_installed()
+    speedups.uninstall_speedups()
     yield
     if was:
-        speedups.install()
+        speedups.install_speedups()
 
 
 def plain(value):
@@ -54,7 +54,7 @@ def page_document(tab):
 def test_every_lessons_document_serializes_exactly_as_with_bokehs_own_query(tab, bokehs_own):
     doc = page_document(tab)
     theirs = plain(doc.to_json())
-    assert speedups.install()
+    assert speedups.install_speedups()
     ours = plain(doc.to_json())
     assert ours == theirs
     assert len(ours["roots"]) >= 1
@@ -77,31 +77,36 @@ def test_serializing_a_figure_reads_no_default_it_does_not_send(monkeypatch, bok
     plot.document.to_json()
     assert len(reads) > 100  # Bokeh's own: every property of every model
     reads.clear()
-    speedups.install()
+    speedups.install_speedups()
     plot.document.to_json()
     assert reads == []
 
 
 def test_install_is_idempotent_and_can_be_switched_off(monkeypatch, bokehs_own):
-    assert speedups.install() and speedups.install()
+    assert speedups.install_speedups() and speedups.install_speedups()
     assert HasProps.query_properties_with_values is speedups.query_properties_with_values
-    speedups.uninstall()
-    monkeypatch.setenv(speedups.SWITCH, "0")
-    assert not speedups.install()
-    assert not speedups.installed()
+    speedups.uninstall_speedups()
+    monkeypatch.setenv(speedups.SPEEDUPS_SWITCH, "0")
+    assert not speedups.install_speedups()
+    assert not speedups.speedups_installed()
 
 
-def test_the_downhill_command_installs_it(monkeypatch, bokehs_own):
-    from app import cli
+def test_the_server_start_up_installs_it(monkeypatch, bokehs_own):
+    """`downhill` and the benchmarks' Panel baseline start through app/server.py."""
+    import panel as pn
 
-    monkeypatch.setattr(cli.server, "serve", lambda *args, **kwargs: None)
-    monkeypatch.setattr(cli, "limit_malloc_arenas", lambda: False)
-    cli.main(["--no-browser"])
-    assert speedups.installed()
+    from app import server
+
+    monkeypatch.setattr(pn, "serve", lambda *args, **kwargs: "server")
+    monkeypatch.setattr(server, "enable_nodelay", lambda made: made)
+    monkeypatch.setattr(server, "enable_batching", lambda made: made)
+    monkeypatch.setattr(server, "skip_document_validation", lambda: None)
+    assert server.create_server({}) == "server"
+    assert speedups.speedups_installed()
 
 
 def test_panel_objects_still_render_after_install(bokehs_own):
-    speedups.install()
+    speedups.install_speedups()
     doc = Document()
     with set_curdoc(doc):
         pn.Column(pn.pane.HTML("<b>x</b>"), pn.widgets.FloatSlider()).server_doc(doc)
@@ -112,7 +117,7 @@ def test_stable_defaults_are_remembered_per_class_and_themes_still_apply(bokehs_
     from bokeh.models import Div, Slider
     from bokeh.themes import Theme
 
-    speedups.install()
+    speedups.install_speedups()
     assert Slider().title == "" and Slider().bar_color == Slider.bar_color.class_default(Slider)
     assert (Slider, "bar_color") in speedups._stable_defaults
     first, second = Slider(), Slider()
@@ -128,7 +133,7 @@ def test_stable_defaults_are_remembered_per_class_and_themes_still_apply(bokehs_
 def test_reading_a_stable_default_twice_computes_it_once(monkeypatch, bokehs_own):
     from bokeh.models import Range1d
 
-    speedups.install()
+    speedups.install_speedups()
     speedups._stable_defaults.pop((Range1d, "bounds"), None)
     computed = []
     instance_default = PropertyDescriptor.instance_default
