@@ -1,7 +1,8 @@
 """Serve a benchmark baseline with the same server start-up as `downhill` (app/server.py:
 TCP_NODELAY on websockets, one message per callback, compressed responses), so the baselines
 differ from the app only in the page:
-`python benchmarks/serve_baseline.py {panel,bokeh} PORT [NUM_PROCS]`."""
+`python benchmarks/serve_baseline.py {panel,bokeh} PORT [NUM_PROCS [ORIGINS]]` (ORIGINS:
+more comma-separated HOST:PORT websocket origins, e.g. a front end's)."""
 
 import sys
 from pathlib import Path
@@ -13,9 +14,10 @@ if str(ROOT) not in sys.path:
 BASELINES = ROOT / "benchmarks" / "baselines"
 
 
-def main(kind, port, num_procs=1):
+def main(kind, port, num_procs=1, more_origins=""):
     port, num_procs = int(port), int(num_procs)
     origins = [f"127.0.0.1:{port}", f"localhost:{port}"]
+    origins += [origin for origin in more_origins.split(",") if origin]
     if kind == "panel":
         from app.server import serve
 
