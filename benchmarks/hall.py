@@ -48,7 +48,11 @@ PERIOD_S = 2.0  # one tap per student every 2 s
 RAMP_S, WINDOW_S = 60.0, 30.0
 FRONT_SESSIONS, SINGLE_SESSIONS = 300, 200
 QUICK = dict(front=12, single=8, ramp_s=6.0, window_s=6.0)
-JOIN_TIMEOUT_S = 120.0  # a join not done by then counts as failed (a student who gave up)
+# A join not done by then counts as failed (a student who gave up). Long: a server behind on
+# joins answers none of them until it has built the pages queued before (each websocket step
+# waits behind every queued page build), so a short limit fails every join of an overloaded
+# server and leaves no hall to tap; the join p95 shows how long they waited.
+JOIN_TIMEOUT_S = 300.0
 TAP_TIMEOUT_S = 30.0  # a tap not answered by then counts as unanswered
 IDLE_S = 5.0  # server CPU with everybody joined and nobody tapping, before the taps
 # Inside both landscapes' view (-5..5); a session alternates between them, so every tap moves
@@ -78,6 +82,8 @@ class Hall:
     join_errors: list = field(default_factory=list)
     join_wall_s: float = math.nan  # first GET → last join ended
     crossed: int = 0  # sessions whose page and websocket reached different replicas
+    by_replica: dict = field(default_factory=dict)  # websockets per replica (through nginx)
+    replica_cpu_s: list = field(default_factory=list)  # tap window CPU of each server
     taps_asked: int = 0
     tap_times: list = field(default_factory=list)
     tap_errors: list = field(default_factory=list)  # why a tap went unanswered
@@ -162,6 +168,7 @@ async def _join(hall, url, index):
     hall.join_times.append(time.perf_counter() - started)
     replicas = session.page_headers.get("x-upstream"), session.upgrade_headers.get("x-upstream")
     hall.crossed += replicas[0] != replicas[1]
+    hall.by_replica[replicas[1]] = hall.by_replica.get(replicas[1], 0) + 1
     try:
         await session.send_event("document_ready", timeout=JOIN_TIMEOUT_S)
         for name in ("landscape-figure", "landscape-path"):  # lesson 2 is there
@@ -220,6 +227,7 @@ async def _scenario(hall, url, servers, front_end):
         hall.idle_cpu_per_s = (cpu_seconds(server_processes) - idle0) / IDLE_S
         client0, server0 = cpu_seconds([me]), cpu_seconds(server_processes)
         nginx0 = cpu_seconds(nginx_processes)
+        replica0 = [server.cpu_seconds() for server in servers]
         started = time.monotonic()
         stop_at = started + hall.window_s
         await asyncio.gather(*(_student(hall, s, i, stop_at) for i, s in enumerate(sessions)))
@@ -227,6 +235,7 @@ async def _scenario(hall, url, servers, front_end):
         hall.server_cpu_s = cpu_seconds(server_processes) - server0
         hall.client_cpu_s = cpu_seconds([me]) - client0
         hall.nginx_cpu_s = cpu_seconds(nginx_processes) - nginx0
+        hall.replica_cpu_s = [s.cpu_seconds() - c for s, c in zip(servers, replica0, strict=True)]
     finally:
         await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
 
@@ -292,8 +301,9 @@ def report(halls):
                  f"{hall.joined} of {hall.sessions} joined, ramp {hall.ramp_s:.0f} s, "
                  f"last join ended after {hall.join_wall_s:.0f} s; server CPU "
                  f"{hall.server_join_cpu_s / max(hall.joined, 1) * 1e3:.0f} ms per join"
-                 + (f"; {hall.crossed} pages and websockets at different replicas"
-                    if hall.front else "")))
+                 + (f"; {hall.crossed} pages and websockets at different replicas (both build "
+                    f"the page), websockets per replica "
+                    f"{sorted(hall.by_replica.values(), reverse=True)}" if hall.front else "")))
         rows.append(_row(
             f"{hall.label}: tap p95", _finite(p95), "ms",
             f"≤ {targets['p95_ms']:.0f} ms" if app else None,
@@ -322,12 +332,24 @@ def report(halls):
             f"{hall.label}: server CPU per tap", _finite(cpu_ms), "ms",
             note=f"server CPU {hall.server_cpu_s:.1f} s over the {window:.0f} s window "
                  f"({hall.server_cpu_s / window:.2f} cores; idle with everybody joined "
-                 f"{hall.idle_cpu_per_s * 1e3:.0f} ms/s); the {asked_per_s:.0f} taps/s asked "
-                 f"need {cpu_ms * asked_per_s / 1e3:.2f} of {cores} cores; nginx "
+                 f"{hall.idle_cpu_per_s * 1e3:.0f} ms/s); nginx "
                  f"{hall.nginx_cpu_s / window:.2f} cores, the clients "
                  f"{hall.client_cpu_s / window:.2f} cores (joining: "
                  f"{hall.client_join_cpu_s / max(hall.join_wall_s, 1e-9):.2f}); load average "
                  f"{' '.join(f'{v:.1f}' for v in hall.load_average)}"))
+        join_cpu = hall.server_join_cpu_s / hall.joined if hall.joined else math.nan
+        rows.append(_row(
+            f"{hall.label}: cores the joins need", _finite(hall.sessions * join_cpu
+                                                           / hall.ramp_s), "cores",
+            note=f"{hall.sessions} joins over the {hall.ramp_s:.0f} s ramp × {join_cpu * 1e3:.0f} "
+                 f"ms server CPU per join (all the CPU while joining / sessions joined), "
+                 f"against {cores} cores" + ("" if hall.front else " (one process uses one)")))
+        rows.append(_row(
+            f"{hall.label}: cores the taps need", _finite(cpu_ms * asked_per_s / 1e3), "cores",
+            note=f"{asked_per_s:.0f} taps/s asked × {cpu_ms:.1f} ms server CPU per tap, against "
+                 f"{cores} cores" + ("" if hall.front else " (one process uses one)")
+                 + f"; CPU per server process in the window: "
+                 f"{', '.join(f'{c / window:.2f}' for c in hall.replica_cpu_s)} cores"))
     for (_sessions, front), kinds in by_config.items():
         app, panel = kinds.get("app"), kinds.get("panel")
         if app is None or panel is None:
