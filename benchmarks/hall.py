@@ -43,6 +43,7 @@ import psutil
 from benchmarks.load import OPEN_CONCURRENCY
 from benchmarks.nginx import Nginx
 from benchmarks.servers import Server, cpu_seconds, free_port, rss_bytes
+from benchmarks.sessions import row
 from benchmarks.wsclient import BokehSession
 
 TITLE = "The lecture hall: N sessions tapping lesson 2's landscape (nginx, one process per core)"
@@ -308,11 +309,6 @@ def run_hall(kind, sessions, processes=None, front=True, ramp_s=RAMP_S, window_s
     return hall
 
 
-def _row(name, value, unit, target=None, ok=None, note=""):
-    return {"name": name, "value": value, "unit": unit, "target": target, "ok": ok,
-            "note": note}
-
-
 def _finite(value):
     return value if value is not None and math.isfinite(value) else None
 
@@ -328,7 +324,7 @@ def report(halls):
         p95 = _p(hall.tap_times, 95) * 1e3
         asked_per_s = hall.sessions / hall.period_s
         window = hall.window_wall_s
-        rows.append(_row(
+        rows.append(row(
             f"{hall.label}: join time p95", _finite(_p(hall.join_times, 95)), "s",
             note=f"arrival → document pulled ({hall.door or 'any'} joins in flight at once); "
                  f"p50 {_p(hall.join_times, 50):.2f} s; "
@@ -338,31 +334,31 @@ def report(halls):
                  + (f"; {hall.crossed} pages and websockets at different replicas (both build "
                     f"the page), websockets per replica "
                     f"{sorted(hall.by_replica.values(), reverse=True)}" if hall.front else "")))
-        rows.append(_row(
+        rows.append(row(
             f"{hall.label}: tap p95", _finite(p95), "ms",
             f"≤ {targets['p95_ms']:.0f} ms" if app else None,
             (p95 <= targets["p95_ms"]) if app else None,
             note=f"tap → landscape-path patch; max "
                  f"{max(hall.tap_times, default=math.nan) * 1e3:.0f} ms; n={hall.answered}"))
-        rows.append(_row(f"{hall.label}: tap p50", _finite(_p(hall.tap_times, 50) * 1e3), "ms"))
+        rows.append(row(f"{hall.label}: tap p50", _finite(_p(hall.tap_times, 50) * 1e3), "ms"))
         unanswered = hall.taps_asked - hall.answered
-        rows.append(_row(
+        rows.append(row(
             f"{hall.label}: errors", hall.errors, "errors", "0" if app else None,
             (hall.errors == 0) if app else None,
             note=f"{len(hall.join_errors)} failed joins, {unanswered} of {hall.taps_asked} "
                  f"taps unanswered, {len(hall.server_errors)} server ERRORs; "
                  f"{sorted(set(hall.join_errors + hall.tap_errors + hall.server_errors))[:3]}"))
-        rows.append(_row(
+        rows.append(row(
             f"{hall.label}: RSS per session", _finite(hall.rss_per_session / MB), "MB",
             note=f"summed over the server processes: {hall.rss_start / MB:.0f} MB at start, "
                  f"{hall.rss_joined / MB:.0f} MB joined"))
-        rows.append(_row(
+        rows.append(row(
             f"{hall.label}: taps answered per second", _finite(hall.answered / window),
             "taps/s", note=f"{asked_per_s:.0f}/s intended ({hall.sessions} every "
                            f"{hall.period_s:g} s); {hall.taps_asked} asked in {window:.0f} s"))
         cpu_ms = hall.cpu_per_tap_s * 1e3
         cores = os.cpu_count() or 1
-        rows.append(_row(
+        rows.append(row(
             f"{hall.label}: server CPU per tap", _finite(cpu_ms), "ms",
             note=f"server CPU {hall.server_cpu_s:.1f} s over the {window:.0f} s window "
                  f"({hall.server_cpu_s / window:.2f} cores; idle with everybody joined "
@@ -372,13 +368,13 @@ def report(halls):
                  f"{hall.client_join_cpu_s / max(hall.join_wall_s, 1e-9):.2f}); load average "
                  f"{' '.join(f'{v:.1f}' for v in hall.load_average)}"))
         join_cpu = hall.server_join_cpu_s / hall.joined if hall.joined else math.nan
-        rows.append(_row(
+        rows.append(row(
             f"{hall.label}: cores the joins need", _finite(hall.sessions * join_cpu
                                                            / hall.ramp_s), "cores",
             note=f"{hall.sessions} joins over the {hall.ramp_s:.0f} s ramp × {join_cpu * 1e3:.0f} "
                  f"ms server CPU per join (all the CPU while joining / sessions joined), "
                  f"against {cores} cores" + ("" if hall.front else " (one process uses one)")))
-        rows.append(_row(
+        rows.append(row(
             f"{hall.label}: cores the taps need", _finite(cpu_ms * asked_per_s / 1e3), "cores",
             note=f"{asked_per_s:.0f} taps/s asked × {cpu_ms:.1f} ms server CPU per tap, against "
                  f"{cores} cores" + ("" if hall.front else " (one process uses one)")
@@ -397,7 +393,7 @@ def report(halls):
         ):
             ratio = _finite(a / b) if b else None
             gated = what == "tap p95" and target is not None
-            rows.append(_row(
+            rows.append(row(
                 f"ratio app / panel: {app.label.split(': ', 1)[1]}, {what}", ratio, "×",
                 f"≤ {target:g}×" if gated else None,
                 (ratio is not None and ratio <= target) if gated else None))
