@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-SECTIONS = ["core", "browser", "sessions", "load", "restart"]
+SECTIONS = ["core", "browser", "sessions", "load", "restart", "hall"]
 RESULTS = ROOT / "benchmarks" / "results"
 
 

@@ -2,7 +2,8 @@
 TCP_NODELAY on websockets, one message per callback, compressed responses, and the cheaper
 serialization of app/upstream_patches.py), so the baselines
 differ from the app only in the page:
-`python benchmarks/serve_baseline.py {panel,bokeh} PORT [NUM_PROCS]`."""
+`python benchmarks/serve_baseline.py {panel,bokeh} PORT [NUM_PROCS [ORIGINS]]` (ORIGINS:
+more comma-separated HOST:PORT websocket origins, e.g. a front end's)."""
 
 import sys
 from pathlib import Path
@@ -14,12 +15,13 @@ if str(ROOT) not in sys.path:
 BASELINES = ROOT / "benchmarks" / "baselines"
 
 
-def main(kind, port, num_procs=1):
+def main(kind, port, num_procs=1, more_origins=""):
     port, num_procs = int(port), int(num_procs)
     from app.upstream_patches import install_speedups
 
     install_speedups()  # as `downhill` does (app/server.py create_server)
     origins = [f"127.0.0.1:{port}", f"localhost:{port}"]
+    origins += [origin for origin in more_origins.split(",") if origin]
     if kind == "panel":
         from app.server import serve
 

@@ -96,6 +96,8 @@ class BokehSession:
         self.token = token
         self.models = {}  # id -> {"type": name, "id": id, "attributes": {...}}
         self.roots = []
+        self.page_headers = {}  # the page's HTTP response headers (lower-case names)
+        self.upgrade_headers = {}  # the websocket upgrade's response headers
         self.patches_received = 0
         self.errors = []  # ERROR messages from the server
         self._buffers = {}
@@ -134,6 +136,10 @@ class BokehSession:
             timeout,
         )
         session = cls(url, websocket, token)
+        session.page_headers = _headers
+        if websocket.response is not None:
+            headers = websocket.response.headers.raw_items()
+            session.upgrade_headers = {key.lower(): value for key, value in headers}
         try:
             ack = await asyncio.wait_for(session._read_message(), timeout)
             if ack[0]["msgtype"] != "ACK":
@@ -225,6 +231,23 @@ class BokehSession:
             "kind": "MessageSent",
             "msg_type": "bokeh_event",
             "msg_data": {"type": "event", "name": event_name, "values": values},
+        }
+        return await self.send_events([event], timeout=timeout)
+
+    async def tap(self, figure, x, y, sx, sy, timeout=30.0):
+        """A tap on `figure` at data (x, y), screen (sx, sy), sent as BokehJS sends a Tap:
+        the event's values serialized as a map (model, sx, sy, x, y, modifiers)."""
+        def as_map(values):
+            return {"type": "map", "entries": [[key, value] for key, value in values.items()]}
+
+        figure_id = figure if isinstance(figure, str) else figure["id"]
+        modifiers = as_map({"shift": False, "ctrl": False, "alt": False})
+        values = as_map({"model": {"id": figure_id}, "sx": sx, "sy": sy, "x": x, "y": y,
+                         "modifiers": modifiers})
+        event = {
+            "kind": "MessageSent",
+            "msg_type": "bokeh_event",
+            "msg_data": {"type": "event", "name": "tap", "values": values},
         }
         return await self.send_events([event], timeout=timeout)
 

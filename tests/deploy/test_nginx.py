@@ -2,7 +2,6 @@
 replicas on loopback ports; Chromium loads the page through it and the session works."""
 
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -10,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.nginx import DEPLOY_CONFIG, NGINX, main_config, site_config
 from tests.ui.conftest import (
     free_port,
     open_tab,
@@ -20,9 +20,6 @@ from tests.ui.conftest import (
     wait_for_models,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
-DEPLOY_CONFIG = ROOT / "deploy" / "nginx.conf"
-NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 DOWNHILL = str(Path(sys.executable).with_name("downhill"))
 
 needs_nginx = pytest.mark.skipif(
@@ -30,44 +27,6 @@ needs_nginx = pytest.mark.skipif(
     reason="SCALE-OUT TEST SKIPPED: nginx is not installed and could not be installed here "
     "(scripts/ensure-nginx installs Debian's nginx when run as root)",
 )
-
-
-def site_config(listen_port, replica_ports):
-    """deploy/nginx.conf with this test's loopback ports: the `listen` and the upstream
-    servers change, nothing else."""
-    text = DEPLOY_CONFIG.read_text()
-    listens = re.findall(r"^\s*listen\s+80;", text, flags=re.M)
-    servers = re.findall(r"^\s*server\s+127\.0\.0\.1:\d+", text, flags=re.M)
-    assert len(listens) == 1 and len(servers) == len(replica_ports), (
-        "deploy/nginx.conf changed shape: update this test's port substitution"
-    )
-    text = re.sub(r"^(\s*)listen\s+80;", rf"\1listen 127.0.0.1:{listen_port};", text,
-                  flags=re.M)
-    for port in replica_ports:
-        text = re.sub(r"^(\s*server\s+)127\.0\.0\.1:\d+(?=\s)", rf"\g<1>127.0.0.1:#{port}",
-                      text, count=1, flags=re.M)
-    return text.replace(":#", ":")
-
-
-def main_config(directory, site):
-    """A whole nginx.conf around the site (Debian includes conf.d/*.conf inside `http`), with
-    every path in `directory` so that nginx runs without root."""
-    return f"""
-worker_processes 1;
-pid {directory}/nginx.pid;
-error_log {directory}/error.log notice;
-events {{ worker_connections 256; }}
-http {{
-    log_format upstreams '$request_method $uri $status upstream=$upstream_addr';
-    access_log {directory}/access.log upstreams;
-    client_body_temp_path {directory}/client_body;
-    proxy_temp_path {directory}/proxy;
-    fastcgi_temp_path {directory}/fastcgi;
-    uwsgi_temp_path {directory}/uwsgi;
-    scgi_temp_path {directory}/scgi;
-    include {site};
-}}
-"""
 
 
 def test_deploy_config_balances_with_least_conn_and_upgrades_websockets():
