@@ -110,15 +110,15 @@ class BokehSession:
     @classmethod
     async def open(cls, url, timeout=60.0, origin=None):
         """Load the page at `url`, open its websocket, wait for ACK and pull the document."""
-        status, _headers, html = await fetch_page(url, timeout)
+        status, headers, html = await fetch_page(url, timeout)
         if status != 200:
             raise ProtocolError(f"GET {url} answered {status}")
-        return await cls.connect(url, html, timeout=timeout, origin=origin)
+        return await cls.connect(url, html, timeout=timeout, origin=origin, headers=headers)
 
     @classmethod
-    async def connect(cls, url, html, timeout=60.0, origin=None):
-        """The second half of `open`: with the page `html` fetched from `url`, open its
-        websocket, wait for ACK and pull the document."""
+    async def connect(cls, url, html, timeout=60.0, origin=None, headers=None):
+        """The second half of `open`: with the page `html` fetched from `url` (with the
+        response `headers`), open its websocket, wait for ACK and pull the document."""
         token = session_token(html)
         parts = urlsplit(url)
         scheme = "wss" if parts.scheme == "https" else "ws"
@@ -136,7 +136,7 @@ class BokehSession:
             timeout,
         )
         session = cls(url, websocket, token)
-        session.page_headers = _headers
+        session.page_headers = headers or {}
         if websocket.response is not None:
             headers = websocket.response.headers.raw_items()
             session.upgrade_headers = {key.lower(): value for key, value in headers}
