@@ -16,10 +16,11 @@ the window (30 s): a Bokeh `tap` event on `landscape-figure`, as BokehJS sends i
 the server's patch puts `landscape-path`'s first point where the tap was (app and baseline both
 move the path's start there).
 
-Figures: join time (GET → document pulled), tap → path latency, errors (failed joins + unanswered
-taps), RSS per session (summed over the server processes), taps answered per second, the server
-CPU per tap (psutil CPU of the server processes during the tap window / taps answered), and the
-CPU the load generator (this one asyncio process) and nginx took. Everything runs on the same
+Figures: join time (arrival → lesson 2 in the client: page, document, and the lesson the app
+builds on document_ready), tap → path latency, errors (failed joins + unanswered taps), RSS
+per session (summed over the server processes), taps answered per second, the server CPU per
+tap (psutil CPU of the server processes during the tap window / taps answered), and the CPU
+the load generator (this one asyncio process) and nginx took. Everything runs on the same
 cores; every process started is stopped by PID, workers too, also on error.
 """
 
@@ -325,7 +326,7 @@ def report(halls):
         window = hall.window_wall_s
         rows.append(row(
             f"{hall.label}: join time p95", _finite(_p(hall.join_times, 95)), "s",
-            note=f"arrival → document pulled ({hall.door or 'any'} joins in flight at once); "
+            note=f"arrival → lesson 2 there ({hall.door or 'any'} joins in flight at once); "
                  f"p50 {_p(hall.join_times, 50):.2f} s; "
                  f"{hall.joined} of {hall.sessions} joined, ramp {hall.ramp_s:.0f} s, "
                  f"last join ended after {hall.join_wall_s:.0f} s; server CPU "
