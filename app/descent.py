@@ -39,6 +39,7 @@ import landscapes
 import optimizers
 from app import theme
 from app.controls import answer_drags_at_once, log_slider
+from app.upstream_patches import text_only_html
 
 INTRO = (
     "Gradient descent repeats one move: compute the gradient ∇L (it points uphill) and step "
@@ -342,7 +343,7 @@ MESSAGE_CSS = """
 """
 
 
-class NamedHTML(pn.pane.HTML):
+class NamedHTML(text_only_html()):
     """An HTML pane whose Bokeh model carries a stable `name` (a test handle, app/README.md).
 
     The status changes on every tap, step and η change, so it is an HTML pane rather than a
@@ -350,6 +351,7 @@ class NamedHTML(pn.pane.HTML):
     the whole page again (MarkupView.rerender → compute_layout of the layout root, which
     measures every figure anew), while Panel's HTML view only replaces its innerHTML. The
     model's `text` is the HTML, escaped (Panel's HTML model unescapes it in the browser).
+    A new status sends only its text (app/upstream_patches.py, "text-only pane updates").
     """
 
     model_name = param.String(default="", doc="The Bokeh model's name")

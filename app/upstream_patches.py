@@ -74,6 +74,10 @@ RELIES_ON = (
     Private("panel.layout:Tabs()._models", None, "stylesheets of late lessons"),
     Private("bokeh.document:Document()._template_variables", None,
             "stylesheets of late lessons"),
+    Private("panel.pane.markup:HTMLBasePane._update",
+            "(self, ref: 'str', model: 'Model') -> 'None'", "text-only pane updates"),
+    Private("panel.pane.markup:HTML._transform_object",
+            "(self, obj: 't.Any') -> 'dict[str, t.Any]'", "text-only pane updates"),
     Private("panel.io.resources:patch_model_css",
             "(root: 'Model', dist_url: 'str')", "stylesheets of late lessons"),
     Private("bokeh.core.has_props:HasProps.query_properties_with_values",
@@ -359,6 +363,40 @@ def serve_stylesheets_locally(tabs, index):
         dist_url = doc._template_variables.get("dist_url") if doc is not None else None
         if dist_url and index < len(model.tabs):
             patch_model_css(model.tabs[index].child, dist_url=dist_url)
+
+
+# ------------------------------------------------------------------ text-only pane updates
+# Upstream: when an HTML pane's object changes, Panel (`HTMLBasePane._update`) recomputes all
+# of the pane's Bokeh properties, its design's parameters included: the theme's modifiers
+# and stylesheet paths, resolved on the file system (param's Filename) on every update.
+# Lesson 2's status line changes on every tap, step and η change: py-spy on a server with 100
+# students tapping showed the design's recomputation among the largest parts of a tap; timed
+# in-process, one status update costs 0.58 ms of CPU with Panel's path and 0.06 ms with ours
+# (of a tap's ~8-10 ms: within the hall benchmark's run-to-run noise, 7.8-11.3 ms).
+# Ours: `TextOnlyHTML` sends only the new text when the object changes (the text Panel would
+# send, escaped by its own `_transform_object`); every other property keeps Panel's path.
+# Guarded by tests/app/test_upstream_patches.py::test_a_text_only_pane_*.
+
+def text_only_html():
+    """`pn.pane.HTML` whose object changes send the text alone (see above); built on first
+    use so that importing this module does not import Panel (the pure-Bokeh baseline)."""
+    global _TEXT_ONLY_HTML
+    if _TEXT_ONLY_HTML is None:
+        import panel as pn
+
+        applies = not _missing("text-only pane updates")
+
+        class TextOnlyHTML(pn.pane.HTML):
+            def _update(self, ref, model):
+                if self.enable_streaming or not applies:
+                    return super()._update(ref, model)
+                model.update(text=self._transform_object(self.object)["object"])
+
+        _TEXT_ONLY_HTML = TextOnlyHTML
+    return _TEXT_ONLY_HTML
+
+
+_TEXT_ONLY_HTML = None
 
 
 # --------------------------------------------------------------------- document validation

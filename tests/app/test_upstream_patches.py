@@ -63,3 +63,26 @@ def test_the_patched_packages_are_pinned_to_the_versions_installed_here():
                 for d in dependencies if "==" in d)
     assert pins.get("bokeh") == version("bokeh")
     assert pins.get("panel") == version("panel")
+
+
+def test_a_text_only_pane_sends_only_its_new_text(monkeypatch):
+    """Lesson 2's status: a new object changes the Bokeh model's text, escaped as Panel
+    escapes it, without recomputing the design's properties (Panel's path for the rest)."""
+    import panel as pn
+    from bokeh.document import Document
+    from panel.theme.base import Design
+
+    pane = upstream.text_only_html()("<b>old</b>", stylesheets=[".x { color: red; }"])
+    doc = Document()
+    model = pane.get_root(doc)
+    reference = pn.pane.HTML("<b>new</b> & <i>more</i>").get_root(Document())
+    recomputed = []
+    original = Design.params
+    monkeypatch.setattr(Design, "params",
+                        lambda *a, **k: recomputed.append(1) or original(*a, **k))
+    with pn.io.hold(doc):
+        pane.object = "<b>new</b> & <i>more</i>"
+    assert model.text == reference.text  # the same escaped HTML Panel sends
+    assert recomputed == []  # Panel's own update recomputes them on every change
+    pane.styles = {"color": "blue"}  # any other property: Panel's own path
+    assert model.styles == {"color": "blue"}
