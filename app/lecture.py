@@ -12,13 +12,12 @@ import html
 import io
 import math
 
-import numpy as np
 import panel as pn
 import param
 from panel.reactive import ReactiveHTML
 
 import landscapes
-from app import theme
+from app import presenting, theme
 from app.backprop import CUSTOM, Backpropagation
 from app.backprop import PRESETS as CIRCUIT_PRESETS
 from app.circuit_view import total_steps
@@ -64,10 +63,6 @@ FIGURES = ("landscape-figure", "derivative-figure", "circuit-figure", "minibatch
 
 CSV_COLUMNS = ("step", "x", "y", "loss", "optimizer", "lr")
 
-PRESENT_SCALE = {"font": 1.45, "line": 1.8, "marker": 1.5, "border": 1.3}
-"""Presentation mode: fonts, line widths, marker sizes and the margins around the plotting
-frames (room for the larger labels) on the figures grow by these."""
-
 TOOLBAR_CSS = f"""
 :host {{ font-family: {theme.FONT}; }}
 """
@@ -76,45 +71,6 @@ TOOLS_CSS = ":host { max-width: 100%; }"
 NOTICE_CSS = """
 .downhill-notice { font-size: 15px; }
 """
-PRESENT_CSS = """
-:host(.downhill-presenting) { font-size: 21px; color: #000000; --font-size: 19px;
-  --bokeh-font-size: 19px; --base-font-size: 19px;
-  --downhill-border-scale: 1.3; --downhill-chrome: 150px; }
-:host(.downhill-presenting) .bk-panel-models-markup-HTML,
-:host(.downhill-presenting) .markdown { font-size: 20px; }
-"""
-PRESENTING = "downhill-presenting"
-PRESENT_TEXT_CSS = """
-:host(.downhill-presenting) { font-size: 21px !important; color: #000000; }
-:host(.downhill-presenting) :is(p, li, div, span, b, strong, em, td, th, code) {
-  font-size: inherit !important; line-height: 1.45; }
-:host(.downhill-presenting) h3 { font-size: 1.25em !important; }
-:host(.downhill-presenting) :is(.downhill-direction, [style*="e69f00"]) {
-  color: #7a4a00 !important; }
-"""
-PRESENT_WIDGET_CSS = """
-:host(.downhill-presenting) .bk-btn { font-size: 19px; }
-:host(.downhill-presenting) :is(.bk-input, select, input, label, .bk-input-group) {
-  font-size: 19px; }
-:host(.downhill-presenting) .bk-btn-success { background-color: #1a7f37; border-color: #1a7f37;
-  color: #ffffff; }
-:host(.downhill-presenting) .bk-btn-danger { background-color: #b3261e; border-color: #b3261e;
-  color: #ffffff; }
-"""
-"""Widgets' text grows; the default green and red buttons' white text has 2.3:1 and 4:1
-contrast, presenting 5:1 and 6.5:1 (WCAG AA asks 4.5:1)."""
-PRESENT_TABS_CSS = """
-:host(.downhill-presenting) .bk-tab { font-size: 21px; }
-"""
-PRESENT_LATEX_CSS = """
-:host(.downhill-presenting) { font-size: 24px !important; }
-"""
-"""Presentation mode for the whole page: larger text (inherited through every lesson's
-shadow roots), black text on white (21:1, WCAG AAA). `--downhill-border-scale` is
-PRESENT_SCALE["border"] and `--downhill-chrome` the page above a lesson (header, the toggle,
-the tabs): the landscapes' CSS sizes their frames with them (theme.equal_scale_css)."""
-
-
 # ------------------------------------------------------------------------- lessons ⇄ settings
 
 
@@ -496,10 +452,10 @@ class Lecture(param.Parameterized):
                 for attribute in attributes:
                     getattr(lesson, attribute).visible = False
         self._watch(key, lesson)
-        self._prepare_text(lesson)
+        presenting.prepare_text(lesson)
         if self.presenting:
-            self._scale_figures(lesson, True)
-            self._scale_text(lesson, True)
+            presenting.scale_figures(lesson, True, self._scaled)
+            presenting.scale_text(lesson, True)
         self._say(key, lesson)
         self.refresh_link()
         return lesson
@@ -511,11 +467,11 @@ class Lecture(param.Parameterized):
         """Wire the page's LazyLessons (and the page itself, for presentation mode) in."""
         self.lazy = lazy
         self.page = page
-        lazy.tabs.stylesheets = [*lazy.tabs.stylesheets, PRESENT_TABS_CSS]
+        lazy.tabs.stylesheets = [*lazy.tabs.stylesheets, presenting.PRESENT_TABS_CSS]
         lazy.tabs.param.watch(self._on_tab, "active")
         self._on_tab(None)
         if page is not None:
-            page.stylesheets = [*page.stylesheets, PRESENT_CSS]
+            page.stylesheets = [*page.stylesheets, presenting.PRESENT_CSS]
             self._style_page()
         self.refresh_link()
 
@@ -616,10 +572,14 @@ class Lecture(param.Parameterized):
         self.tools.visible = "tools" not in self.link.hide and not event.new
         with pn.io.hold():
             for lesson in self._built.values():
-                self._scale_figures(lesson, event.new)
-                self._scale_text(lesson, event.new)
+                presenting.scale_figures(lesson, event.new, self._scaled)
+                presenting.scale_text(lesson, event.new)
             self._style_page()
         self.refresh_link()
+
+    def _style_page(self):
+        presenting.mark((self.page, self.lazy.tabs if self.lazy is not None else None),
+                        self.presenting)
 
     def _on_command(self, event):
         action = event.new.split(" ")[0]
@@ -719,108 +679,6 @@ class Lecture(param.Parameterized):
         if key not in ("descent", "stochastic", "derivative"):
             key = "descent"
         return paths_csv(key, self.lesson(key))
-
-    # ---------------------------------------------------------------- presentation mode
-
-    def _style_page(self):
-        for item in (self.page, self.lazy.tabs if self.lazy is not None else None):
-            if item is not None:
-                classes = [c for c in item.css_classes if c != PRESENTING]
-                item.css_classes = classes + ([PRESENTING] if self.presenting else [])
-
-    @staticmethod
-    def _text_items(lesson):
-        from bokeh.models import Div
-
-        layout = lesson.__panel__()
-        texts = layout.select(lambda o: isinstance(o, pn.pane.Markdown | pn.pane.HTML
-                                                   | pn.pane.Alert | pn.pane.LaTeX))
-        divs = [p.object for p in layout.select(pn.pane.Bokeh) if isinstance(p.object, Div)]
-        widgets = layout.select(pn.widgets.Widget)
-        return [*texts, *divs, *widgets]
-
-    def _prepare_text(self, lesson):
-        """Give each text pane and Bokeh Div of a new lesson the presentation stylesheet.
-
-        It applies only under the class `downhill-presenting`, which the toggle sets: the
-        panes' own stylesheets set pixel sizes that inheritance cannot override, and a
-        stylesheet added after a pane is drawn does not reach it, but a class does."""
-        for item in self._text_items(lesson):
-            if isinstance(item, pn.widgets.Widget):
-                extra = PRESENT_WIDGET_CSS
-            elif isinstance(item, pn.pane.LaTeX):
-                extra = PRESENT_LATEX_CSS
-            else:
-                extra = PRESENT_TEXT_CSS
-            item.stylesheets = [*item.stylesheets, extra]
-
-    def _scale_text(self, lesson, on):
-        """Presentation mode on the lesson's text (see _prepare_text)."""
-        for item in self._text_items(lesson):
-            classes = [c for c in item.css_classes if c != PRESENTING]
-            item.css_classes = classes + ([PRESENTING] if on else [])
-
-    def _scale_figures(self, lesson, on):
-        """Presentation mode on the lesson's figures: larger fonts and markers, thicker
-        lines. The original sizes are kept, so switching back restores them exactly."""
-        from bokeh.models import Plot
-
-        layout = lesson.__panel__()
-        plots = {id(p.object): p.object for p in layout.select(pn.pane.Bokeh)
-                 if isinstance(p.object, Plot)}
-        for attribute in vars(lesson).values():
-            if isinstance(attribute, Plot):
-                plots[id(attribute)] = attribute
-            figure = getattr(attribute, "figure", None)
-            if isinstance(figure, Plot):
-                plots[id(figure)] = figure
-        for plot in plots.values():
-            for model in plot.references():
-                for name, kind in _SCALED_PROPERTIES:
-                    if name not in model.properties():
-                        continue
-                    key = (model.id, name)
-                    if on:
-                        original = self._scaled.get(key, getattr(model, name))
-                        scaled = _scaled_value(original, PRESENT_SCALE[kind])
-                        if scaled is None:
-                            continue
-                        if kind == "border":  # Bokeh's margins are whole pixels
-                            scaled = round(scaled)
-                        self._scaled[key] = original
-                        setattr(model, name, scaled)
-                    elif key in self._scaled:
-                        setattr(model, name, self._scaled.pop(key))
-
-
-_SCALED_PROPERTIES = (
-    ("text_font_size", "font"),
-    ("axis_label_text_font_size", "font"),
-    ("major_label_text_font_size", "font"),
-    ("label_text_font_size", "font"),
-    ("title_text_font_size", "font"),
-    ("line_width", "line"),
-    ("size", "marker"),
-    ("min_border_left", "border"),
-    ("min_border_right", "border"),
-    ("min_border_top", "border"),
-    ("min_border_bottom", "border"),
-)
-
-
-def _scaled_value(value, factor):
-    """`value` (a number or a CSS px size) times `factor`; None for anything else (fields)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float | np.floating) and math.isfinite(value):
-        return float(value) * factor
-    if isinstance(value, str) and value.endswith("px"):
-        try:
-            return f"{round(float(value[:-2]) * factor)}px"
-        except ValueError:
-            return None
-    return None
-
 
 __all__ = ["Lecture", "LESSON_PRESETS", "capture", "apply", "build_lesson", "path_rows",
            "paths_csv", "ShareBar", "LiveStatus"]
