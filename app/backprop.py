@@ -206,6 +206,67 @@ class Backpropagation(pn.viewable.Viewer):
             sizing_mode="stretch_width",
         ))
 
+    # ---------------------------------------------------------------- lecture interface
+    # (app/lesson_api.py)
+
+    key = "backprop"
+    link_params = ("preset", "upstream")
+    csv_filename = None  # a circuit has no path to download
+
+    @classmethod
+    def from_settings(cls, settings):
+        lesson = cls()
+        lesson.apply_settings(settings)
+        return lesson
+
+    def settings(self):
+        settings = {}
+        default_expression, default_inputs = next(iter(PRESETS.values()))
+        if self.expression != default_expression:
+            settings["expression"] = self.expression
+        inputs = {name: float(value) for name, value in self.values.items()}
+        if inputs != {k: float(v) for k, v in default_inputs.items()}:
+            settings["inputs"] = inputs
+        if self.upstream != 1.0:
+            settings["upstream"] = float(self.upstream)
+        return settings
+
+    def apply_settings(self, settings):
+        default_expression, _ = next(iter(PRESETS.values()))
+        expression = settings.get("expression", default_expression)
+        inputs = settings.get("inputs")
+        preset = next((name for name, (expr, values) in PRESETS.items()
+                       if expr == expression and (inputs is None or inputs == {
+                           k: float(v) for k, v in values.items()})), None)
+        if preset is not None:
+            self.load_preset(preset)
+        else:
+            self._load(expression, inputs or {})
+            self._reverting = True  # the Preset picker follows without loading a preset
+            try:
+                self.preset = CUSTOM
+            finally:
+                self._reverting = False
+        upstream = float(settings.get("upstream", 1.0))
+        if self.upstream_slider.value != upstream:
+            self.upstream_slider.value = upstream
+
+    def load_preset(self, name):
+        """Show the preset `name` (one of PRESETS), afresh even when it is the one picked."""
+        if self.preset == name:
+            self._load(*PRESETS[name])
+        else:
+            self.preset = name
+
+    def path_rows(self):
+        return []
+
+    def status_text(self):
+        if self.circuit is None:
+            return ""
+        return (f"Backpropagation: step {self.progress} of "
+                f"{total_steps(self.circuit)} through the circuit.")
+
     def __panel__(self):
         return self._layout
 
@@ -242,7 +303,7 @@ class Backpropagation(pn.viewable.Viewer):
         except circuits.ExpressionError as error:
             self._show_error(str(error))
             return False
-        self._stop_animation()
+        self.stop_animations()
         self._stepped = False
         self.circuit, self.values, self.selected = circuit, merged, None
         self.places = layout(circuit.nodes)
@@ -362,18 +423,18 @@ class Backpropagation(pn.viewable.Viewer):
 
     def step(self):
         """One gate further (forward, then backward); after the last step start over."""
-        self._stop_animation()
+        self.stop_animations()
         self._stepped = True
         self.progress = 0 if self.progress >= total_steps(self.circuit) else self.progress + 1
 
     def show_all(self):
-        self._stop_animation()
+        self.stop_animations()
         self._stepped = False
         self.progress = total_steps(self.circuit)
         self._redraw()
 
     def _animate(self, target):
-        self._stop_animation()
+        self.stop_animations()
         self._stepped = True
         self._animation_target = target
         if self.progress < target:
@@ -385,17 +446,17 @@ class Backpropagation(pn.viewable.Viewer):
         if self.progress < self._animation_target:
             self.progress += 1
         if self.progress >= self._animation_target:
-            self._stop_animation()
+            self.stop_animations()
 
     def _session_closed(self, session_context):
         """The browser went away: no animation frame may outlive its session."""
-        self._stop_animation()
+        self.stop_animations()
 
     @property
     def animating(self) -> bool:
         return self._animation is not None
 
-    def _stop_animation(self):
+    def stop_animations(self):
         if self._animation is not None:
             self._animation.stop()
             self._animation = None
@@ -410,7 +471,7 @@ class Backpropagation(pn.viewable.Viewer):
         with pn.io.hold():
             self.view.draw([(self.circuit, self.places, 0.0, self.progress)], self.selected,
                            highlight=self.progress < total_steps(self.circuit) or self._stepped)
-            self.status.object = self._status_text()
+            self.status.object = self._circuit_status()
             if self.selected is not None:
                 self.gate_info.object = self._node_text(self.selected)
             self.update_note.object = self._update_text()
@@ -422,7 +483,7 @@ class Backpropagation(pn.viewable.Viewer):
             return f"the {node.label} gate"
         return node.label
 
-    def _status_text(self):
+    def _circuit_status(self):
         circuit = self.circuit
         gates = len(circuit.forward_order)
         progress = self.progress

@@ -6,6 +6,7 @@ quotients below are the lesson's formulas applied to the core's loss.
 """
 
 import html
+import math
 
 import numpy as np
 import panel as pn
@@ -26,6 +27,8 @@ import landscapes
 import optimizers
 from app import theme
 from app.controls import answer_drags_at_once, log_slider
+from app.descent import fmt as status_number
+from app.lesson_api import csv_number
 
 INTRO = (
     "The **derivative** is the slope of the loss: how fast L changes when the weight w moves a "
@@ -453,6 +456,44 @@ class Derivative(pn.viewable.Viewer):
                        secant_column, **card),
             sizing_mode="stretch_width",
         ))
+
+    # ---------------------------------------------------------------- lecture interface
+    # (app/lesson_api.py)
+
+    key = "derivative"
+    link_params = ("w", "h", "descent_lr", "descent_start", "descent_steps")
+    csv_filename = "downhill-derivative-1d.csv"
+
+    @classmethod
+    def from_settings(cls, settings):
+        return cls(**settings)
+
+    def settings(self):
+        return {name: getattr(self, name) for name in self.link_params
+                if getattr(self, name) != self.param[name].default}
+
+    def apply_settings(self, settings):
+        self.param.update(**{name: settings.get(name, self.param[name].default)
+                             for name in self.link_params})
+
+    def stop_animations(self):
+        """Lesson 1 animates nothing."""
+
+    def path_rows(self):
+        """The 1-D descent's iterates (w in the x column, no y)."""
+        run = self.descent_run()
+        return [(step, csv_number(run.points[step, 0]), "", csv_number(run.losses[step]),
+                 "sgd", csv_number(self.descent_lr)) for step in range(len(run.losses))]
+
+    def status_text(self):
+        run = self.descent_run()
+        k = len(run.losses) - 1
+        w = float(run.points[k, 0])
+        loss = float(run.losses[k])
+        if not (math.isfinite(w) and math.isfinite(loss)):
+            return f"1-D descent: step {k}, diverged."
+        return (f"1-D descent on (w − 3)²: step {k}, point w = {status_number(w)}, "
+                f"loss {status_number(loss)}.")
 
     def __panel__(self):
         return self._layout

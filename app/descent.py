@@ -40,6 +40,7 @@ import optimizers
 from app import theme
 from app.controls import answer_drags_at_once, log_slider
 from app.descent_js import CLIP_JS, FMT_JS, PLAY_JS, RESET_JS, STEP_JS  # noqa: F401 (FMT_JS: tests)
+from app.lesson_api import changed_settings, csv_number
 
 INTRO = (
     "Gradient descent repeats one move: compute the gradient ∇L (it points uphill) and step "
@@ -880,6 +881,74 @@ class GradientDescent(pn.viewable.Viewer):
             self._landscape_formula = pn.pane.LaTeX("", styles={"font-size": "1.05em"},
                                                     margin=(0, 10))
         return self._landscape_formula
+
+    # ---------------------------------------------------------------- lecture interface
+    # (app/lesson_api.py)
+
+    key = "descent"
+    link_params = ("landscape", "optimizer", "learning_rate", "hyperparameters", "racers",
+                   "start", "steps", "shown", "speed")
+    csv_filename = "downhill-gradient-descent.csv"
+
+    @classmethod
+    def from_settings(cls, settings):
+        lesson = cls(**{name: value for name, value in settings.items() if name != "racers"})
+        if settings.get("racers"):
+            lesson.race_choice.value = list(settings["racers"])
+        return lesson
+
+    def settings(self):
+        surface = landscapes.get(self.landscape)
+        defaults = {"landscape": "bowl", "optimizer": "sgd", "learning_rate": surface.lr,
+                    "hyperparameters": {}, "racers": [], "start": tuple(surface.start),
+                    "steps": 100, "shown": 0, "speed": 10}
+        return changed_settings(self, self.link_params, defaults)
+
+    def apply_settings(self, settings):
+        landscape = settings.get("landscape", self.param.landscape.default)
+        optimizer = settings.get("optimizer", self.param.optimizer.default)
+        if self.landscape != landscape:
+            self.landscape = landscape  # resets start, η and the steps shown
+        if self.optimizer != optimizer:
+            self.optimizer = optimizer  # resets the hyperparameters
+        hyper = dict(settings.get("hyperparameters", {}))
+        if hyper != self.hyperparameters:
+            self.hyperparameters = hyper
+            self._build_hyper_widgets()  # the widgets show the new values
+        self.race_choice.value = list(settings.get("racers", []))
+        surface = landscapes.get(landscape)
+        self.param.update(
+            learning_rate=settings.get("learning_rate", surface.lr),
+            start=tuple(settings.get("start", surface.start)),
+            steps=settings.get("steps", self.param.steps.default),
+            speed=settings.get("speed", self.param.speed.default),
+        )
+        self.shown = settings.get("shown", 0)
+
+    def stop_animations(self):
+        """Play runs in the browser and reports where it stopped; the server animates nothing."""
+
+    def path_rows(self):
+        """Every racer's path, steps 0 … shown."""
+        rows = []
+        for name, run in zip(self.racer_names(), self.runs, strict=True):
+            for step in range(int(self.shown) + 1):
+                x, y = run.points[step]
+                rows.append((step, csv_number(x), csv_number(y), csv_number(run.losses[step]),
+                             name, csv_number(self.learning_rate)))
+        return rows
+
+    def status_text(self):
+        if not self.runs:
+            return ""
+        k = int(self.shown)
+        run = self.runs[0]
+        name = optimizer_title(self.optimizer)
+        if 0 <= run.diverged_at <= k:
+            return f"Gradient descent, {name}: step {k}, diverged at step {run.diverged_at}."
+        x, y = run.points[k]
+        return (f"Gradient descent, {name}: step {k}, point (x, y) = ({fmt(x)}, {fmt(y)}), "
+                f"loss {fmt(float(run.losses[k]))}.")
 
     def __panel__(self):
         return self._layout

@@ -7,38 +7,17 @@ bar up to date as the lessons change, and answers the keyboard's server-side com
 lessons themselves know nothing about links.
 """
 
-import csv
 import html
-import io
-import math
 
 import panel as pn
 import param
 from panel.reactive import ReactiveHTML
 
-import landscapes
-from app import presenting, theme
-from app.backprop import CUSTOM, Backpropagation
-from app.backprop import PRESETS as CIRCUIT_PRESETS
+from app import lesson_api, presenting, theme
 from app.circuit_view import total_steps
-from app.derivative import Derivative
-from app.descent import GradientDescent, fmt, optimizer_title
 from app.keyboard import Keyboard
-from app.stochastic import LINE_FIT, MAX_STEPS, PATH_TITLES, StochasticAdaptive
+from app.lessons import LESSONS
 from app.url_state import CONTROLS, TABS, LinkState, decode, encode
-
-LESSON_CLASSES = {
-    "derivative": Derivative,
-    "descent": GradientDescent,
-    "backprop": Backpropagation,
-    "stochastic": StochasticAdaptive,
-}
-TAB_TITLES = {
-    "derivative": "Derivative",
-    "descent": "Gradient descent",
-    "backprop": "Backpropagation",
-    "stochastic": "Stochastic & adaptive",
-}
 
 LESSON_PRESETS = {
     "Bowl, η = 0.05: crawls": "tab=descent&lr=0.05&shown=20",
@@ -53,15 +32,8 @@ LESSON_PRESETS = {
 """The lessons' worked examples, each a link query (so each is also a shareable link)."""
 PRESET_PROMPT = "Lesson presets…"
 
-DERIVATIVE_PARAMS = ("w", "h", "descent_lr", "descent_start", "descent_steps")
-DESCENT_PARAMS = ("landscape", "optimizer", "learning_rate", "hyperparameters", "racers",
-                  "start", "steps", "shown", "speed")
-STOCHASTIC_PARAMS = ("batch_size", "learning_rate", "seed", "step", "follow", "schedule",
-                     "clip", "clip_norm", "start", "race_learning_rate", "race_steps")
 FIGURES = ("landscape-figure", "derivative-figure", "circuit-figure", "minibatch-figure")
 """The figure "Save figure (PNG)" exports: the first of these on the open tab."""
-
-CSV_COLUMNS = ("step", "x", "y", "loss", "optimizer", "lr")
 
 TOOLBAR_CSS = f"""
 :host {{ font-family: {theme.FONT}; }}
@@ -76,170 +48,22 @@ NOTICE_CSS = """
 
 def capture(key, lesson):
     """A lesson's settings that differ from a fresh lesson's, in url_state's terms."""
-    settings = {}
-    if key == "derivative":
-        for name in DERIVATIVE_PARAMS:
-            if getattr(lesson, name) != lesson.param[name].default:
-                settings[name] = getattr(lesson, name)
-    elif key == "descent":
-        surface = landscapes.get(lesson.landscape)
-        defaults = {"landscape": "bowl", "optimizer": "sgd", "learning_rate": surface.lr,
-                    "hyperparameters": {}, "racers": [], "start": tuple(surface.start),
-                    "steps": 100, "shown": 0, "speed": 10}
-        settings = _changed(lesson, DESCENT_PARAMS, defaults)
-    elif key == "backprop":
-        default_expression, default_inputs = next(iter(CIRCUIT_PRESETS.values()))
-        if lesson.expression != default_expression:
-            settings["expression"] = lesson.expression
-        inputs = {name: float(value) for name, value in lesson.values.items()}
-        if inputs != {k: float(v) for k, v in default_inputs.items()}:
-            settings["inputs"] = inputs
-        if lesson.upstream != 1.0:
-            settings["upstream"] = float(lesson.upstream)
-    elif key == "stochastic":
-        surface = landscapes.get(LINE_FIT)
-        defaults = {name: lesson.param[name].default for name in STOCHASTIC_PARAMS}
-        defaults.update(learning_rate=float(surface.lr),
-                        start=tuple(float(v) for v in surface.start))
-        settings = _changed(lesson, STOCHASTIC_PARAMS, defaults)
-    return settings
-
-
-def _changed(lesson, names, defaults):
-    """The lesson's parameters among `names` whose value differs from `defaults` (a start
-    point compares as a tuple of floats)."""
-    settings = {}
-    for name in names:
-        value = getattr(lesson, name)
-        if name == "start":
-            value = tuple(float(v) for v in value)
-        if value != defaults[name]:
-            settings[name] = value
-    return settings
+    return lesson.settings()
 
 
 def build_lesson(key, settings):
     """A new lesson of this kind with the link's settings."""
-    cls = LESSON_CLASSES[key]
-    if key == "backprop":
-        lesson = cls()
-        apply(key, lesson, settings)
-        return lesson
-    kwargs = {name: value for name, value in settings.items() if name != "racers"}
-    lesson = cls(**kwargs)
-    if key == "descent" and settings.get("racers"):
-        lesson.race_choice.value = list(settings["racers"])
-    return lesson
+    return LESSONS[key].cls.from_settings(settings)
 
 
 def apply(key, lesson, settings):
     """Set a built lesson to `settings`; whatever they leave out returns to its default."""
-    if key == "derivative":
-        lesson.param.update(**{name: settings.get(name, lesson.param[name].default)
-                               for name in DERIVATIVE_PARAMS})
-    elif key == "descent":
-        _apply_descent(lesson, settings)
-    elif key == "backprop":
-        _apply_backprop(lesson, settings)
-    elif key == "stochastic":
-        surface = landscapes.get(LINE_FIT)
-        values = {name: lesson.param[name].default for name in STOCHASTIC_PARAMS}
-        values.update(learning_rate=float(surface.lr),
-                      start=tuple(float(v) for v in surface.start))
-        values.update(settings)
-        lesson.pause()
-        step = values.pop("step")
-        lesson.param.update(**values)
-        lesson.step = step
-
-
-def _apply_descent(lesson, settings):
-    landscape = settings.get("landscape", GradientDescent.param.landscape.default)
-    optimizer = settings.get("optimizer", GradientDescent.param.optimizer.default)
-    if lesson.landscape != landscape:
-        lesson.landscape = landscape  # resets start, η and the steps shown
-    if lesson.optimizer != optimizer:
-        lesson.optimizer = optimizer  # resets the hyperparameters
-    hyper = dict(settings.get("hyperparameters", {}))
-    if hyper != lesson.hyperparameters:
-        lesson.hyperparameters = hyper
-        lesson._build_hyper_widgets()  # the widgets show the new values
-    lesson.race_choice.value = list(settings.get("racers", []))
-    surface = landscapes.get(landscape)
-    lesson.param.update(
-        learning_rate=settings.get("learning_rate", surface.lr),
-        start=tuple(settings.get("start", surface.start)),
-        steps=settings.get("steps", GradientDescent.param.steps.default),
-        speed=settings.get("speed", GradientDescent.param.speed.default),
-    )
-    lesson.shown = settings.get("shown", 0)
-
-
-def _apply_backprop(lesson, settings):
-    default_expression, _ = next(iter(CIRCUIT_PRESETS.values()))
-    expression = settings.get("expression", default_expression)
-    inputs = settings.get("inputs")
-    preset = next((name for name, (expr, values) in CIRCUIT_PRESETS.items()
-                   if expr == expression and (inputs is None or inputs == {
-                       k: float(v) for k, v in values.items()})), None)
-    if preset is not None:
-        if lesson.preset == preset:
-            lesson._load(*CIRCUIT_PRESETS[preset])
-        else:
-            lesson.preset = preset
-    else:
-        lesson._load(expression, inputs or {})
-        lesson._reverting = True  # the Preset picker follows without loading a preset
-        try:
-            lesson.preset = CUSTOM
-        finally:
-            lesson._reverting = False
-    upstream = float(settings.get("upstream", 1.0))
-    if lesson.upstream_slider.value != upstream:
-        lesson.upstream_slider.value = upstream
-
-
-# ------------------------------------------------------------------------- export
-
-
-def _number(value):
-    return repr(float(value))
-
-
-def path_rows(key, lesson):
-    """The current path(s) of a lesson as CSV rows (step, x, y, loss, optimizer, lr)."""
-    rows = []
-    if key == "descent":
-        k = int(lesson.shown)
-        for name, run in zip(lesson.racer_names(), lesson.runs, strict=True):
-            for step in range(k + 1):
-                x, y = run.points[step]
-                rows.append((step, _number(x), _number(y), _number(run.losses[step]),
-                             name, _number(lesson.learning_rate)))
-    elif key == "stochastic":
-        rates = lesson.schedule_source.data["lr"]
-        for path, run in lesson.runs.items():
-            label = {"full": "sgd (full batch)", "mini": f"sgd (batch {lesson.batch_size})",
-                     "sgd": "sgd (batch 1)"}[path]
-            for step in range(int(lesson.step) + 1):
-                m, b = run.points[step]
-                rows.append((step, _number(m), _number(b), _number(run.losses[step]), label,
-                             _number(rates[min(step, MAX_STEPS - 1)])))
-    elif key == "derivative":
-        run = lesson.descent_run()
-        for step in range(len(run.losses)):
-            rows.append((step, _number(run.points[step, 0]), "", _number(run.losses[step]),
-                         "sgd", _number(lesson.descent_lr)))
-    return rows
+    lesson.apply_settings(settings)
 
 
 def paths_csv(key, lesson):
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    writer.writerows(path_rows(key, lesson))
-    out.seek(0)
-    return out
+    """The lesson's current path(s) as a CSV file (app/lesson_api.py's CSV_COLUMNS)."""
+    return lesson_api.paths_csv(lesson.path_rows())
 
 
 # ------------------------------------------------------------------------- components
@@ -383,7 +207,7 @@ class Lecture(param.Parameterized):
         self.share = ShareBar(margin=(6, 10))
         self.status = LiveStatus(margin=0, height=0, sizing_mode="stretch_width")
         # 1–4 always mean lessons 1–4 (a hidden lesson's key does nothing).
-        self.keyboard = Keyboard(tab_titles=[TAB_TITLES[k] for k in TABS],
+        self.keyboard = Keyboard(tab_titles=[LESSONS[k].title for k in TABS],
                                  margin=(6, 6, 6, 16))
         self.keyboard.param.watch(self._on_command, "command")
         self.notice = pn.pane.Alert(
@@ -422,7 +246,7 @@ class Lecture(param.Parameterized):
 
     def lessons(self):
         """(title, factory) pairs for LazyLessons: each factory builds a lesson from the link."""
-        return [(TAB_TITLES[key], self._factory(key)) for key in self.keys]
+        return [(LESSONS[key].title, self._factory(key)) for key in self.keys]
 
     @property
     def active_index(self):
@@ -445,7 +269,7 @@ class Lecture(param.Parameterized):
         """Build one lesson with the link's settings, hide what the link hides, watch it."""
         if key in self._built:
             return self._built[key]
-        lesson = build_lesson(key, self.link.lessons.get(key, {}))
+        lesson = LESSONS[key].cls.from_settings(self.link.lessons.get(key, {}))
         self._built[key] = lesson
         for control, (owner, attributes) in CONTROLS.items():
             if owner == key and control in self.link.hide:
@@ -493,7 +317,7 @@ class Lecture(param.Parameterized):
         """The current LinkState of the page (only what differs from a fresh page)."""
         lessons = {key: {} for key in TABS}
         for key, lesson in self._built.items():
-            lessons[key] = capture(key, lesson)
+            lessons[key] = lesson.settings()
         for key in TABS:  # a lesson not built yet keeps what its link said
             if key not in self._built:
                 lessons[key] = dict(self.link.lessons.get(key, {}))
@@ -509,8 +333,6 @@ class Lecture(param.Parameterized):
         self.share.query = query
 
     def _watch(self, key, lesson):
-        names = {"derivative": DERIVATIVE_PARAMS, "descent": DESCENT_PARAMS,
-                 "backprop": ("preset", "upstream"), "stochastic": STOCHASTIC_PARAMS}[key]
         def changed(*_events):
             # While lesson 4 plays (in the browser), the link and the spoken status wait for
             # it to stop: the server learns the step reached when it stops, and a screen
@@ -520,7 +342,7 @@ class Lecture(param.Parameterized):
             self.refresh_link()
             self._say(key, lesson)
 
-        lesson.param.watch(changed, list(names))
+        lesson.param.watch(changed, list(lesson.link_params))
         if key == "stochastic":
             lesson.play_button.param.watch(changed, "label")  # "Play" again: it stopped
         if key == "backprop":
@@ -546,10 +368,8 @@ class Lecture(param.Parameterized):
 
     def _on_tab(self, _event):
         key = self.active_key()
-        names = {"descent": "downhill-gradient-descent.csv",
-                 "stochastic": "downhill-stochastic.csv",
-                 "derivative": "downhill-derivative-1d.csv"}
-        self.download.filename = names.get(key, "downhill-gradient-descent.csv")
+        self.download.filename = (LESSONS[key].cls.csv_filename
+                                  or LESSONS["descent"].cls.csv_filename)
         self.refresh_link()
 
     def _on_preset(self, event):
@@ -558,7 +378,7 @@ class Lecture(param.Parameterized):
         preset = decode(LESSON_PRESETS[event.new])
         key = preset.tab
         lesson = self.lesson(key)
-        apply(key, lesson, preset.lessons[key])
+        lesson.apply_settings(preset.lessons[key])
         if self.lazy is not None and key in self.keys:
             self.lazy.tabs.active = self.keys.index(key)
         self.presets.value = PRESET_PROMPT
@@ -607,10 +427,10 @@ class Lecture(param.Parameterized):
                 if action == "step" or lesson.progress < total:
                     lesson.step()
             elif action == "back":
-                lesson._stop_animation()
+                lesson.stop_animations()
                 lesson.progress = max(lesson.progress - 1, 0)
             elif action == "reset":
-                lesson._stop_animation()
+                lesson.stop_animations()
                 lesson.progress = 0
             elif action == "play":
                 if lesson.animating:
@@ -639,46 +459,15 @@ class Lecture(param.Parameterized):
 
     @staticmethod
     def describe(key, lesson):
-        if key == "descent" and lesson.runs:
-            k = int(lesson.shown)
-            run = lesson.runs[0]
-            name = optimizer_title(lesson.optimizer)
-            if 0 <= run.diverged_at <= k:
-                return f"Gradient descent, {name}: step {k}, diverged at step {run.diverged_at}."
-            x, y = run.points[k]
-            return (f"Gradient descent, {name}: step {k}, point (x, y) = ({fmt(x)}, {fmt(y)}), "
-                    f"loss {fmt(float(run.losses[k]))}.")
-        if key == "stochastic" and lesson.runs:
-            k = int(lesson.step)
-            parts = []
-            for path, run in lesson.runs.items():
-                if 0 <= run.diverged_at <= k:
-                    parts.append(f"{PATH_TITLES[path]} diverged")
-                else:
-                    m, b = run.points[k]
-                    parts.append(f"{PATH_TITLES[path]} (m, b) = ({fmt(m)}, {fmt(b)}), "
-                                 f"loss {fmt(float(run.losses[k]))}")
-            return f"Stochastic: step {k}: " + "; ".join(parts) + "."
-        if key == "derivative":
-            run = lesson.descent_run()
-            k = len(run.losses) - 1
-            w = float(run.points[k, 0])
-            loss = float(run.losses[k])
-            if not (math.isfinite(w) and math.isfinite(loss)):
-                return f"1-D descent: step {k}, diverged."
-            return f"1-D descent on (w − 3)²: step {k}, point w = {fmt(w)}, loss {fmt(loss)}."
-        if key == "backprop" and lesson.circuit is not None:
-            return (f"Backpropagation: step {lesson.progress} of "
-                    f"{total_steps(lesson.circuit)} through the circuit.")
-        return ""
+        return lesson.status_text()
 
     # ---------------------------------------------------------------- export
 
     def _csv(self):
         key = self.active_key()
-        if key not in ("descent", "stochastic", "derivative"):
+        if LESSONS[key].cls.csv_filename is None:  # no path here: lesson 2's
             key = "descent"
         return paths_csv(key, self.lesson(key))
 
-__all__ = ["Lecture", "LESSON_PRESETS", "capture", "apply", "build_lesson", "path_rows",
-           "paths_csv", "ShareBar", "LiveStatus"]
+__all__ = ["Lecture", "LESSON_PRESETS", "capture", "apply", "build_lesson", "paths_csv",
+           "ShareBar", "LiveStatus"]

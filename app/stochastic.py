@@ -30,6 +30,7 @@ import optimizers
 from app import theme
 from app.controls import answer_drags_at_once
 from app.descent import fmt, loss_axis_range
+from app.lesson_api import changed_settings, csv_number
 from app.stochastic_js import LABEL_JS, PLAY_JS, RESET_JS, RUNNING_JS, STEP_JS
 
 INTRO = (
@@ -422,6 +423,65 @@ class StochasticAdaptive(pn.viewable.Viewer):
             self.race_status,
             sizing_mode="stretch_width",
         ))
+
+    # ---------------------------------------------------------------- lecture interface
+    # (app/lesson_api.py)
+
+    key = "stochastic"
+    link_params = ("batch_size", "learning_rate", "seed", "step", "follow", "schedule",
+                   "clip", "clip_norm", "start", "race_learning_rate", "race_steps")
+    csv_filename = "downhill-stochastic.csv"
+
+    @classmethod
+    def from_settings(cls, settings):
+        return cls(**settings)
+
+    def _link_defaults(self):
+        surface = landscapes.get(LINE_FIT)
+        defaults = {name: self.param[name].default for name in self.link_params}
+        defaults.update(learning_rate=float(surface.lr),
+                        start=tuple(float(v) for v in surface.start))
+        return defaults
+
+    def settings(self):
+        return changed_settings(self, self.link_params, self._link_defaults())
+
+    def apply_settings(self, settings):
+        values = {**self._link_defaults(), **settings}
+        self.pause()
+        step = values.pop("step")
+        self.param.update(**values)
+        self.step = step
+
+    def stop_animations(self):
+        self.pause()
+
+    def path_rows(self):
+        """The three paths, steps 0 … step, with η per step."""
+        rates = self.schedule_source.data["lr"]
+        labels = {"full": "sgd (full batch)", "mini": f"sgd (batch {self.batch_size})",
+                  "sgd": "sgd (batch 1)"}
+        rows = []
+        for path, run in self.runs.items():
+            for step in range(int(self.step) + 1):
+                m, b = run.points[step]
+                rows.append((step, csv_number(m), csv_number(b), csv_number(run.losses[step]),
+                             labels[path], csv_number(rates[min(step, MAX_STEPS - 1)])))
+        return rows
+
+    def status_text(self):
+        if not self.runs:
+            return ""
+        k = int(self.step)
+        parts = []
+        for path, run in self.runs.items():
+            if 0 <= run.diverged_at <= k:
+                parts.append(f"{PATH_TITLES[path]} diverged")
+            else:
+                m, b = run.points[k]
+                parts.append(f"{PATH_TITLES[path]} (m, b) = ({fmt(m)}, {fmt(b)}), "
+                             f"loss {fmt(float(run.losses[k]))}")
+        return f"Stochastic: step {k}: " + "; ".join(parts) + "."
 
     def __panel__(self):
         return self._layout
