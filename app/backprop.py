@@ -237,6 +237,22 @@ class Backpropagation(CircuitText, pn.viewable.Viewer):
         else:
             self.preset = name
 
+    def command(self, action):
+        """A keyboard command: step/forward, back, reset, or play (forward, then backward)."""
+        if action in ("step", "forward"):
+            if action == "step" or self.progress < total_steps(self.circuit):
+                self.step()
+        elif action in ("back", "reset"):
+            self.stop_animations()
+            self.progress = max(self.progress - 1, 0) if action == "back" else 0
+        elif action == "play":
+            if self.animating:
+                self.show_all()
+            elif self.progress < len(self.circuit.forward_order):
+                self.play_forward()
+            else:
+                self.play_backward()
+
     def path_rows(self):
         return []
 

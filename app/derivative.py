@@ -479,6 +479,16 @@ class Derivative(pn.viewable.Viewer):
     def stop_animations(self):
         """Lesson 1 animates nothing."""
 
+    def command(self, action):
+        """A keyboard command: step/forward and back move the 1-D descent's last step."""
+        low, high = self.param.descent_steps.bounds
+        if action in ("step", "forward"):
+            self.descent_steps = min(self.descent_steps + 1, high)
+        elif action == "back":
+            self.descent_steps = max(self.descent_steps - 1, low)
+        elif action == "reset":
+            self.descent_steps = low
+
     def path_rows(self):
         """The 1-D descent's iterates (w in the x column, no y)."""
         run = self.descent_run()

@@ -388,6 +388,15 @@ class GradientDescent(DescentView, pn.viewable.Viewer):
     def stop_animations(self):
         """Play runs in the browser and reports where it stopped; the server animates nothing."""
 
+    def command(self, action):
+        """A keyboard command: step/forward, back or reset the steps shown."""
+        if action in ("step", "forward"):
+            self.step()
+        elif action == "back":
+            self.shown = max(self.shown - 1, 0)
+        elif action == "reset":
+            self.reset()
+
     def path_rows(self):
         """Every racer's path, steps 0 … shown."""
         rows = []

@@ -14,7 +14,6 @@ import param
 from panel.reactive import ReactiveHTML
 
 from app import lesson_api, presenting, theme
-from app.circuit_view import total_steps
 from app.keyboard import Keyboard
 from app.lessons import LESSONS
 from app.url_state import CONTROLS, TABS, LinkState, decode, encode
@@ -402,54 +401,7 @@ class Lecture(param.Parameterized):
                         self.presenting)
 
     def _on_command(self, event):
-        action = event.new.split(" ")[0]
-        key = self.active_key()
-        lesson = self.lesson(key)
-        if key == "derivative":
-            if action in ("step", "forward"):
-                lesson.descent_steps = min(lesson.descent_steps + 1,
-                                           lesson.param.descent_steps.bounds[1])
-            elif action == "back":
-                lesson.descent_steps = max(lesson.descent_steps - 1,
-                                           lesson.param.descent_steps.bounds[0])
-            elif action == "reset":
-                lesson.descent_steps = lesson.param.descent_steps.bounds[0]
-        elif key == "descent":
-            if action in ("step", "forward"):
-                lesson.step()
-            elif action == "back":
-                lesson.shown = max(lesson.shown - 1, 0)
-            elif action == "reset":
-                lesson.reset()
-        elif key == "backprop":
-            total = total_steps(lesson.circuit)
-            if action in ("step", "forward"):
-                if action == "step" or lesson.progress < total:
-                    lesson.step()
-            elif action == "back":
-                lesson.stop_animations()
-                lesson.progress = max(lesson.progress - 1, 0)
-            elif action == "reset":
-                lesson.stop_animations()
-                lesson.progress = 0
-            elif action == "play":
-                if lesson.animating:
-                    lesson.show_all()
-                elif lesson.progress < len(lesson.circuit.forward_order):
-                    lesson.play_forward()
-                else:
-                    lesson.play_backward()
-        elif key == "stochastic":
-            if action in ("step", "forward"):
-                lesson.pause()
-                lesson.advance()
-            elif action == "back":
-                lesson.pause()
-                lesson.step = max(lesson.step - 1, 0)
-            elif action == "reset":
-                lesson.reset()
-            elif action == "play":
-                lesson.toggle_play()
+        self.lesson(self.active_key()).command(event.new.split(" ")[0])
 
     # ---------------------------------------------------------------- live status
 

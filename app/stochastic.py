@@ -268,6 +268,19 @@ class StochasticAdaptive(StochasticFigures, pn.viewable.Viewer):
     def stop_animations(self):
         self.pause()
 
+    def command(self, action):
+        """A keyboard command: step/forward and back (pausing Play), reset, play/pause."""
+        if action in ("step", "forward", "back"):
+            self.pause()
+            if action == "back":
+                self.step = max(self.step - 1, 0)
+            else:
+                self.advance()
+        elif action == "reset":
+            self.reset()
+        elif action == "play":
+            self.toggle_play()
+
     def path_rows(self):
         """The three paths, steps 0 … step, with η per step."""
         rates = self.schedule_source.data["lr"]
@@ -285,14 +298,9 @@ class StochasticAdaptive(StochasticFigures, pn.viewable.Viewer):
         if not self.runs:
             return ""
         k = int(self.step)
-        parts = []
-        for path, run in self.runs.items():
-            if 0 <= run.diverged_at <= k:
-                parts.append(f"{PATH_TITLES[path]} diverged")
-            else:
-                m, b = run.points[k]
-                parts.append(f"{PATH_TITLES[path]} (m, b) = ({fmt(m)}, {fmt(b)}), "
-                             f"loss {fmt(float(run.losses[k]))}")
+        parts = [f"{PATH_TITLES[path]} diverged" if diverged_at is not None else
+                 f"{PATH_TITLES[path]} (m, b) = ({fmt(m)}, {fmt(b)}), loss {fmt(float(loss))}"
+                 for path, diverged_at, m, b, loss in self._positions(k)]
         return f"Stochastic: step {k}: " + "; ".join(parts) + "."
 
     def __panel__(self):
@@ -404,17 +412,24 @@ class StochasticAdaptive(StochasticFigures, pn.viewable.Viewer):
         run = self.runs[self._followed()]
         return run.batches[min(self.step, MAX_STEPS - 1)]
 
+    def _positions(self, k):
+        """(path, diverged_at, m, b, loss) of each path at step k: diverged_at is None while it
+        has not diverged, and m, b, loss are None once it has."""
+        for key, run in self.runs.items():
+            if 0 <= run.diverged_at <= k:
+                yield key, int(run.diverged_at), None, None, None
+            else:
+                m, b = run.points[k]
+                yield key, None, m, b, run.losses[k]
+
     def _status_html(self):
         """Where the three paths are at `step` (stochastic_js' reveal writes the same HTML)."""
         k = int(self.step)
-        parts = []
-        for key, run in self.runs.items():
-            if 0 <= run.diverged_at <= k:
-                parts.append(f"{self._path_label(key)}: <b>diverged at step {run.diverged_at}</b>")
-            else:
-                m, b = run.points[k]
-                parts.append(f"{self._path_label(key)}: m = {_signed(m, 3)}, b = {_signed(b, 3)}, "
-                             f"L = {_signed(run.losses[k], 4)}")
+        parts = [f"{self._path_label(key)}: <b>diverged at step {diverged_at}</b>"
+                 if diverged_at is not None else
+                 f"{self._path_label(key)}: m = {_signed(m, 3)}, b = {_signed(b, 3)}, "
+                 f"L = {_signed(loss, 4)}"
+                 for key, diverged_at, m, b, loss in self._positions(k)]
         lr = self.schedule_source.data["lr"][min(k, MAX_STEPS - 1)]
         return (f"<div class='minibatch-status'><b>Step {k} of {MAX_STEPS}</b> "
                 f"(η = {fmt(float(lr))}) · " + " · ".join(parts) + "</div>")
