@@ -7,6 +7,10 @@ reveals them one gate at a time.
 Animation: "Forward" and "Backward" start a session-scoped periodic callback that reveals one
 gate per tick and removes itself when the pass is complete, when another button takes over,
 and when the browser session closes.
+
+This file owns the lesson's state, widgets, layout, callbacks, animation and lecture interface
+(app/lesson_api.py); its texts and sentences about the circuit are app/backprop_text.py, the
+circuit's drawing app/circuit_view.py.
 """
 
 import math

@@ -2,7 +2,10 @@
 
 Every number on screen comes from the core: the curves' loss and exact derivative
 (`landscapes.curve`) and the descent driver (`optimizers.descend`). The two finite-difference
-quotients below are the lesson's formulas applied to the core's loss.
+quotients are the lesson's formulas applied to the core's loss.
+
+This file owns the lesson's state, widgets, readouts, layout, callbacks and lecture interface
+(app/lesson_api.py); its figures and the difference quotients are app/derivative_figures.py.
 """
 
 import html

@@ -6,6 +6,10 @@ the step budget at once; `shown` says how many of its steps are on screen. "Step
 and "Reset" set `shown` (a hidden widget) from the browser and the server draws the steps;
 "Play" reveals the precomputed steps in the browser itself (see app/descent_js.py), so a playing
 animation costs the server nothing until it stops and reports where.
+
+This file owns the lesson's state (parameters, runs), its callbacks and its lecture
+interface (app/lesson_api.py); its figures are app/descent_figures.py, its widgets and layout
+app/descent_view.py, its browser-side JavaScript app/descent_js.py.
 """
 
 import html

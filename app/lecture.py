@@ -3,8 +3,9 @@ export, and a live status for screen readers.
 
 `Lecture` sits between the page (app/main.py) and the lessons. It builds each lesson with
 the settings a link asked for (checked by app/url_state.py), keeps the link and the address
-bar up to date as the lessons change, and answers the keyboard's server-side commands. The
-lessons themselves know nothing about links.
+bar up to date as the lessons change, and answers the keyboard's server-side commands. It
+reaches a lesson only through the lesson interface (app/lesson_api.py) and finds the lessons
+in app/lessons.py's registry; presentation mode's styling is app/presenting.py.
 """
 
 import html

@@ -7,6 +7,10 @@ change of the settings computes the three whole runs once and sends them to the 
 act in the browser (see app/stochastic_js.py): Play reveals the precomputed steps there, without the
 server, and only its start and its stop reach the server (`playing`, then the step it stopped
 at), so a hall of students pressing Play costs the server two messages each, not a loop.
+
+This file owns the lesson's state, runs, widgets, layout, callbacks and lecture interface
+(app/lesson_api.py); its figures are app/stochastic_figures.py, its browser-side JavaScript
+app/stochastic_js.py.
 """
 
 import math
