@@ -7,6 +7,10 @@ reveals them one gate at a time.
 Animation: "Forward" and "Backward" start a session-scoped periodic callback that reveals one
 gate per tick and removes itself when the pass is complete, when another button takes over,
 and when the browser session closes.
+
+This file owns the lesson's state, widgets, layout, callbacks, animation and lecture interface
+(app/lesson_api.py); its texts and sentences about the circuit are app/backprop_text.py, the
+circuit's drawing app/circuit_view.py.
 """
 
 import math
@@ -17,40 +21,22 @@ import param
 from bokeh.events import DoubleTap, Tap
 
 import circuits
-import optimizers
 from app import theme
+from app.backprop_text import (
+    FORMULA,
+    INTRO,
+    LEGEND,
+    NEURON_EXPRESSION,
+    CircuitText,
+)
 from app.circuit_view import (
-    GRAD_COLOR,
-    VALUE_COLOR,
     CircuitFigure,
-    active_gate,
     layout,
     number_label,
     total_steps,
 )
 
-INTRO = (
-    "A model is a composition of simple functions, drawn here as a circuit of gates. "
-    "The **forward** pass computes each gate's value from left to right. The **backward** pass "
-    "applies the chain rule from the output back to the inputs: each gate multiplies the "
-    "gradient arriving from its output (the *upstream* gradient) by its own *local* gradient "
-    "and sends the product down each input wire. One backward pass yields the gradient with "
-    "respect to every input at once; an input used twice adds up what arrives on both wires."
-)
-FORMULA = (
-    r"$\dfrac{\partial f}{\partial\,\mathrm{input}} = "
-    r"\underbrace{\dfrac{\partial f}{\partial\,\mathrm{gate}}}_{\text{upstream}} \cdot "
-    r"\underbrace{\dfrac{\partial\,\mathrm{gate}}{\partial\,\mathrm{input}}}_{\text{local}}"
-    r"\qquad f = (x+y)\,z + \max(x, w)$"
-)
-LEGEND = (
-    f"<span style='color:{VALUE_COLOR};font-weight:bold'>bold green above a wire: forward "
-    f"value</span> &nbsp;·&nbsp; <span style='color:{GRAD_COLOR};font-style:italic'>italic "
-    "red below a wire: gradient ∂f/∂(wire)</span> &nbsp;·&nbsp; tap a gate to see its rule"
-)
 DEFAULT_EXPRESSION = "(x+y)*z + max(x, w)"
-NEURON_EXPRESSION = "(x*w + b - y)**2"
-NEURON_LEARNING_RATE = 0.01
 INPUT_LIMIT = 1000.0
 ANIMATION_PERIOD_MS = 700
 CUSTOM = "Custom expression"
@@ -78,11 +64,8 @@ def _finite(circuit) -> bool:
                for node in circuit.nodes)
 
 
-def _short(text: str, limit: int = 28) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
-
-class Backpropagation(pn.viewable.Viewer):
+class Backpropagation(CircuitText, pn.viewable.Viewer):
     """The backpropagation lesson: forward values and backward gradients on a gate circuit."""
 
     expression = param.String(default=DEFAULT_EXPRESSION, doc="The circuit's formula")
@@ -206,6 +189,83 @@ class Backpropagation(pn.viewable.Viewer):
             sizing_mode="stretch_width",
         ))
 
+    # ---------------------------------------------------------------- lecture interface
+    # (app/lesson_api.py)
+
+    key = "backprop"
+    link_params = ("preset", "upstream")
+    csv_filename = None  # a circuit has no path to download
+
+    @classmethod
+    def from_settings(cls, settings):
+        lesson = cls()
+        lesson.apply_settings(settings)
+        return lesson
+
+    def settings(self):
+        settings = {}
+        default_expression, default_inputs = next(iter(PRESETS.values()))
+        if self.expression != default_expression:
+            settings["expression"] = self.expression
+        inputs = {name: float(value) for name, value in self.values.items()}
+        if inputs != {k: float(v) for k, v in default_inputs.items()}:
+            settings["inputs"] = inputs
+        if self.upstream != 1.0:
+            settings["upstream"] = float(self.upstream)
+        return settings
+
+    def apply_settings(self, settings):
+        default_expression, _ = next(iter(PRESETS.values()))
+        expression = settings.get("expression", default_expression)
+        inputs = settings.get("inputs")
+        preset = next((name for name, (expr, values) in PRESETS.items()
+                       if expr == expression and (inputs is None or inputs == {
+                           k: float(v) for k, v in values.items()})), None)
+        if preset is not None:
+            self.load_preset(preset)
+        else:
+            self._load(expression, inputs or {})
+            self._reverting = True  # the Preset picker follows without loading a preset
+            try:
+                self.preset = CUSTOM
+            finally:
+                self._reverting = False
+        upstream = float(settings.get("upstream", 1.0))
+        if self.upstream_slider.value != upstream:
+            self.upstream_slider.value = upstream
+
+    def load_preset(self, name):
+        """Show the preset `name` (one of PRESETS), afresh even when it is the one picked."""
+        if self.preset == name:
+            self._load(*PRESETS[name])
+        else:
+            self.preset = name
+
+    def command(self, action):
+        """A keyboard command: step/forward, back, reset, or play (forward, then backward)."""
+        if action in ("step", "forward"):
+            if action == "step" or self.progress < total_steps(self.circuit):
+                self.step()
+        elif action in ("back", "reset"):
+            self.stop_animations()
+            self.progress = max(self.progress - 1, 0) if action == "back" else 0
+        elif action == "play":
+            if self.animating:
+                self.show_all()
+            elif self.progress < len(self.circuit.forward_order):
+                self.play_forward()
+            else:
+                self.play_backward()
+
+    def path_rows(self):
+        return []
+
+    def status_text(self):
+        if self.circuit is None:
+            return ""
+        return (f"Backpropagation: step {self.progress} of "
+                f"{total_steps(self.circuit)} through the circuit.")
+
     def __panel__(self):
         return self._layout
 
@@ -242,7 +302,7 @@ class Backpropagation(pn.viewable.Viewer):
         except circuits.ExpressionError as error:
             self._show_error(str(error))
             return False
-        self._stop_animation()
+        self.stop_animations()
         self._stepped = False
         self.circuit, self.values, self.selected = circuit, merged, None
         self.places = layout(circuit.nodes)
@@ -362,18 +422,18 @@ class Backpropagation(pn.viewable.Viewer):
 
     def step(self):
         """One gate further (forward, then backward); after the last step start over."""
-        self._stop_animation()
+        self.stop_animations()
         self._stepped = True
         self.progress = 0 if self.progress >= total_steps(self.circuit) else self.progress + 1
 
     def show_all(self):
-        self._stop_animation()
+        self.stop_animations()
         self._stepped = False
         self.progress = total_steps(self.circuit)
         self._redraw()
 
     def _animate(self, target):
-        self._stop_animation()
+        self.stop_animations()
         self._stepped = True
         self._animation_target = target
         if self.progress < target:
@@ -385,17 +445,17 @@ class Backpropagation(pn.viewable.Viewer):
         if self.progress < self._animation_target:
             self.progress += 1
         if self.progress >= self._animation_target:
-            self._stop_animation()
+            self.stop_animations()
 
     def _session_closed(self, session_context):
         """The browser went away: no animation frame may outlive its session."""
-        self._stop_animation()
+        self.stop_animations()
 
     @property
     def animating(self) -> bool:
         return self._animation is not None
 
-    def _stop_animation(self):
+    def stop_animations(self):
         if self._animation is not None:
             self._animation.stop()
             self._animation = None
@@ -410,80 +470,12 @@ class Backpropagation(pn.viewable.Viewer):
         with pn.io.hold():
             self.view.draw([(self.circuit, self.places, 0.0, self.progress)], self.selected,
                            highlight=self.progress < total_steps(self.circuit) or self._stepped)
-            self.status.object = self._status_text()
+            self.status.object = self._circuit_status()
             if self.selected is not None:
                 self.gate_info.object = self._node_text(self.selected)
             self.update_note.object = self._update_text()
             self.update_note.visible = bool(self.update_note.object)
 
-    def _name(self, node_id):
-        node = self.circuit.nodes[node_id]
-        if node.kind == "gate":
-            return f"the {node.label} gate"
-        return node.label
-
-    def _status_text(self):
-        circuit = self.circuit
-        gates = len(circuit.forward_order)
-        progress = self.progress
-        output = circuit.nodes[circuit.output]
-        if progress >= total_steps(circuit):
-            grads = " · ".join(f"∂f/∂{name} = **{number_label(grad)}**"
-                               for name, grad in circuit.gradients.items())
-            return (f"**Done.** f = **{number_label(output.value)}** (upstream "
-                    f"{number_label(output.grad)}) · {grads or 'no variables'}")
-        if progress == 0:
-            return f"**Forward, step 0 of {gates}:** only the inputs are known."
-        if progress <= gates:
-            node = circuit.nodes[active_gate(circuit, progress)]
-            args = ", ".join(number_label(circuit.nodes[s].value) for s in node.inputs)
-            return (f"**Forward, step {progress} of {gates}:** {self._name(node.id)} computes "
-                    f"{_short(node.text)} = **{number_label(node.value)}** from {args}.")
-        if progress == gates + 1:
-            return (f"**Backward, start:** the output wire carries the upstream gradient "
-                    f"**{number_label(output.grad)}**.")
-        node = circuit.nodes[active_gate(circuit, progress)]
-        sends = ", ".join(f"**{number_label(g)}** to {self._name(s)}"
-                          for s, g in zip(node.inputs, node.downstream_grads, strict=True))
-        locals_ = ", ".join(number_label(g) for g in node.local_grads)
-        return (f"**Backward, step {progress - gates - 1} of {gates}:** {self._name(node.id)} "
-                f"takes upstream {number_label(node.grad)} × local ({locals_}) and sends {sends}.")
-
-    def _node_text(self, node_id):
-        node = self.circuit.nodes[node_id]
-        if node.kind == "gate":
-            ins = ", ".join(f"{_short(self.circuit.nodes[s].text, 18)} = "
-                            f"{number_label(self.circuit.nodes[s].value)}" for s in node.inputs)
-            locals_ = ", ".join(
-                f"∂/∂({_short(self.circuit.nodes[s].text, 18)}) = {number_label(g)}"
-                for s, g in zip(node.inputs, node.local_grads, strict=True))
-            sends = ", ".join(f"{number_label(g)} to {self._name(s)}"
-                              for s, g in zip(node.inputs, node.downstream_grads, strict=True))
-            return (f"**{node.label} gate — {node.role}.**  \nInputs {ins}; value "
-                    f"{number_label(node.value)}. Local gradients {locals_}. Upstream "
-                    f"{number_label(node.grad)} × local → sends {sends}.")
-        arriving = [self.circuit.nodes[target].downstream_grads[slot]
-                    for target, slot in node.outputs]
-        parts = " + ".join(number_label(g) for g in arriving) or "0"
-        return (f"**{node.label} — {node.role}.**  \nValue {number_label(node.value)}; "
-                f"gradient {parts} = **{number_label(node.grad)}**.")
-
-    def _update_text(self):
-        """For the neuron: one SGD step on w and b with η = 0.01 (computed by optimizers)."""
-        if self.expression != NEURON_EXPRESSION:
-            return ""
-        grads = self.circuit.gradients
-        params = np.array([self.values["w"], self.values["b"]])
-        opt = optimizers.get("sgd", lr=NEURON_LEARNING_RATE)
-        new, _ = opt.step(params, np.array([grads["w"], grads["b"]]), opt.init(params))
-        return (f"**One SGD step, η = {NEURON_LEARNING_RATE}:** w ← w − η·∂L/∂w = "
-                f"**{number_label(new[0])}**, b ← b − η·∂L/∂b = **{number_label(new[1])}** "
-                f"(ŷ = x·w + b = {number_label(self.circuit.nodes[self._prediction_id()].value)}"
-                f", L = {number_label(self.circuit.value)}).")
-
-    def _prediction_id(self):
-        """The node computing x·w + b in the neuron's circuit."""
-        return next(n.id for n in self.circuit.nodes if n.op == "add")
 
     # ---------------------------------------------------------------- taps
 

@@ -3,43 +3,21 @@ export, and a live status for screen readers.
 
 `Lecture` sits between the page (app/main.py) and the lessons. It builds each lesson with
 the settings a link asked for (checked by app/url_state.py), keeps the link and the address
-bar up to date as the lessons change, and answers the keyboard's server-side commands. The
-lessons themselves know nothing about links.
+bar up to date as the lessons change, and answers the keyboard's server-side commands. It
+reaches a lesson only through the lesson interface (app/lesson_api.py) and finds the lessons
+in app/lessons.py's registry; presentation mode's styling is app/presenting.py.
 """
 
-import csv
 import html
-import io
-import math
 
-import numpy as np
 import panel as pn
 import param
 from panel.reactive import ReactiveHTML
 
-import landscapes
-from app import theme
-from app.backprop import CUSTOM, Backpropagation
-from app.backprop import PRESETS as CIRCUIT_PRESETS
-from app.circuit_view import total_steps
-from app.derivative import Derivative
-from app.descent import GradientDescent, fmt, optimizer_title
+from app import lesson_api, presenting, theme
 from app.keyboard import Keyboard
-from app.stochastic import LINE_FIT, MAX_STEPS, PATH_TITLES, StochasticAdaptive
+from app.lessons import LESSONS
 from app.url_state import CONTROLS, TABS, LinkState, decode, encode
-
-LESSON_CLASSES = {
-    "derivative": Derivative,
-    "descent": GradientDescent,
-    "backprop": Backpropagation,
-    "stochastic": StochasticAdaptive,
-}
-TAB_TITLES = {
-    "derivative": "Derivative",
-    "descent": "Gradient descent",
-    "backprop": "Backpropagation",
-    "stochastic": "Stochastic & adaptive",
-}
 
 LESSON_PRESETS = {
     "Bowl, η = 0.05: crawls": "tab=descent&lr=0.05&shown=20",
@@ -54,19 +32,8 @@ LESSON_PRESETS = {
 """The lessons' worked examples, each a link query (so each is also a shareable link)."""
 PRESET_PROMPT = "Lesson presets…"
 
-DERIVATIVE_PARAMS = ("w", "h", "descent_lr", "descent_start", "descent_steps")
-DESCENT_PARAMS = ("landscape", "optimizer", "learning_rate", "hyperparameters", "racers",
-                  "start", "steps", "shown", "speed")
-STOCHASTIC_PARAMS = ("batch_size", "learning_rate", "seed", "step", "follow", "schedule",
-                     "clip", "clip_norm", "start", "race_learning_rate", "race_steps")
 FIGURES = ("landscape-figure", "derivative-figure", "circuit-figure", "minibatch-figure")
 """The figure "Save figure (PNG)" exports: the first of these on the open tab."""
-
-CSV_COLUMNS = ("step", "x", "y", "loss", "optimizer", "lr")
-
-PRESENT_SCALE = {"font": 1.45, "line": 1.8, "marker": 1.5, "border": 1.3}
-"""Presentation mode: fonts, line widths, marker sizes and the margins around the plotting
-frames (room for the larger labels) on the figures grow by these."""
 
 TOOLBAR_CSS = f"""
 :host {{ font-family: {theme.FONT}; }}
@@ -76,214 +43,27 @@ TOOLS_CSS = ":host { max-width: 100%; }"
 NOTICE_CSS = """
 .downhill-notice { font-size: 15px; }
 """
-PRESENT_CSS = """
-:host(.downhill-presenting) { font-size: 21px; color: #000000; --font-size: 19px;
-  --bokeh-font-size: 19px; --base-font-size: 19px;
-  --downhill-border-scale: 1.3; --downhill-chrome: 150px; }
-:host(.downhill-presenting) .bk-panel-models-markup-HTML,
-:host(.downhill-presenting) .markdown { font-size: 20px; }
-"""
-PRESENTING = "downhill-presenting"
-PRESENT_TEXT_CSS = """
-:host(.downhill-presenting) { font-size: 21px !important; color: #000000; }
-:host(.downhill-presenting) :is(p, li, div, span, b, strong, em, td, th, code) {
-  font-size: inherit !important; line-height: 1.45; }
-:host(.downhill-presenting) h3 { font-size: 1.25em !important; }
-:host(.downhill-presenting) :is(.downhill-direction, [style*="e69f00"]) {
-  color: #7a4a00 !important; }
-"""
-PRESENT_WIDGET_CSS = """
-:host(.downhill-presenting) .bk-btn { font-size: 19px; }
-:host(.downhill-presenting) :is(.bk-input, select, input, label, .bk-input-group) {
-  font-size: 19px; }
-:host(.downhill-presenting) .bk-btn-success { background-color: #1a7f37; border-color: #1a7f37;
-  color: #ffffff; }
-:host(.downhill-presenting) .bk-btn-danger { background-color: #b3261e; border-color: #b3261e;
-  color: #ffffff; }
-"""
-"""Widgets' text grows; the default green and red buttons' white text has 2.3:1 and 4:1
-contrast, presenting 5:1 and 6.5:1 (WCAG AA asks 4.5:1)."""
-PRESENT_TABS_CSS = """
-:host(.downhill-presenting) .bk-tab { font-size: 21px; }
-"""
-PRESENT_LATEX_CSS = """
-:host(.downhill-presenting) { font-size: 24px !important; }
-"""
-"""Presentation mode for the whole page: larger text (inherited through every lesson's
-shadow roots), black text on white (21:1, WCAG AAA). `--downhill-border-scale` is
-PRESENT_SCALE["border"] and `--downhill-chrome` the page above a lesson (header, the toggle,
-the tabs): the landscapes' CSS sizes their frames with them (theme.equal_scale_css)."""
-
-
 # ------------------------------------------------------------------------- lessons ⇄ settings
 
 
 def capture(key, lesson):
     """A lesson's settings that differ from a fresh lesson's, in url_state's terms."""
-    settings = {}
-    if key == "derivative":
-        for name in DERIVATIVE_PARAMS:
-            if getattr(lesson, name) != lesson.param[name].default:
-                settings[name] = getattr(lesson, name)
-    elif key == "descent":
-        surface = landscapes.get(lesson.landscape)
-        defaults = {"landscape": "bowl", "optimizer": "sgd", "learning_rate": surface.lr,
-                    "hyperparameters": {}, "racers": [], "start": tuple(surface.start),
-                    "steps": 100, "shown": 0, "speed": 10}
-        settings = _changed(lesson, DESCENT_PARAMS, defaults)
-    elif key == "backprop":
-        default_expression, default_inputs = next(iter(CIRCUIT_PRESETS.values()))
-        if lesson.expression != default_expression:
-            settings["expression"] = lesson.expression
-        inputs = {name: float(value) for name, value in lesson.values.items()}
-        if inputs != {k: float(v) for k, v in default_inputs.items()}:
-            settings["inputs"] = inputs
-        if lesson.upstream != 1.0:
-            settings["upstream"] = float(lesson.upstream)
-    elif key == "stochastic":
-        surface = landscapes.get(LINE_FIT)
-        defaults = {name: lesson.param[name].default for name in STOCHASTIC_PARAMS}
-        defaults.update(learning_rate=float(surface.lr),
-                        start=tuple(float(v) for v in surface.start))
-        settings = _changed(lesson, STOCHASTIC_PARAMS, defaults)
-    return settings
-
-
-def _changed(lesson, names, defaults):
-    """The lesson's parameters among `names` whose value differs from `defaults` (a start
-    point compares as a tuple of floats)."""
-    settings = {}
-    for name in names:
-        value = getattr(lesson, name)
-        if name == "start":
-            value = tuple(float(v) for v in value)
-        if value != defaults[name]:
-            settings[name] = value
-    return settings
+    return lesson.settings()
 
 
 def build_lesson(key, settings):
     """A new lesson of this kind with the link's settings."""
-    cls = LESSON_CLASSES[key]
-    if key == "backprop":
-        lesson = cls()
-        apply(key, lesson, settings)
-        return lesson
-    kwargs = {name: value for name, value in settings.items() if name != "racers"}
-    lesson = cls(**kwargs)
-    if key == "descent" and settings.get("racers"):
-        lesson.race_choice.value = list(settings["racers"])
-    return lesson
+    return LESSONS[key].cls.from_settings(settings)
 
 
 def apply(key, lesson, settings):
     """Set a built lesson to `settings`; whatever they leave out returns to its default."""
-    if key == "derivative":
-        lesson.param.update(**{name: settings.get(name, lesson.param[name].default)
-                               for name in DERIVATIVE_PARAMS})
-    elif key == "descent":
-        _apply_descent(lesson, settings)
-    elif key == "backprop":
-        _apply_backprop(lesson, settings)
-    elif key == "stochastic":
-        surface = landscapes.get(LINE_FIT)
-        values = {name: lesson.param[name].default for name in STOCHASTIC_PARAMS}
-        values.update(learning_rate=float(surface.lr),
-                      start=tuple(float(v) for v in surface.start))
-        values.update(settings)
-        lesson.pause()
-        step = values.pop("step")
-        lesson.param.update(**values)
-        lesson.step = step
-
-
-def _apply_descent(lesson, settings):
-    landscape = settings.get("landscape", GradientDescent.param.landscape.default)
-    optimizer = settings.get("optimizer", GradientDescent.param.optimizer.default)
-    if lesson.landscape != landscape:
-        lesson.landscape = landscape  # resets start, η and the steps shown
-    if lesson.optimizer != optimizer:
-        lesson.optimizer = optimizer  # resets the hyperparameters
-    hyper = dict(settings.get("hyperparameters", {}))
-    if hyper != lesson.hyperparameters:
-        lesson.hyperparameters = hyper
-        lesson._build_hyper_widgets()  # the widgets show the new values
-    lesson.race_choice.value = list(settings.get("racers", []))
-    surface = landscapes.get(landscape)
-    lesson.param.update(
-        learning_rate=settings.get("learning_rate", surface.lr),
-        start=tuple(settings.get("start", surface.start)),
-        steps=settings.get("steps", GradientDescent.param.steps.default),
-        speed=settings.get("speed", GradientDescent.param.speed.default),
-    )
-    lesson.shown = settings.get("shown", 0)
-
-
-def _apply_backprop(lesson, settings):
-    default_expression, _ = next(iter(CIRCUIT_PRESETS.values()))
-    expression = settings.get("expression", default_expression)
-    inputs = settings.get("inputs")
-    preset = next((name for name, (expr, values) in CIRCUIT_PRESETS.items()
-                   if expr == expression and (inputs is None or inputs == {
-                       k: float(v) for k, v in values.items()})), None)
-    if preset is not None:
-        if lesson.preset == preset:
-            lesson._load(*CIRCUIT_PRESETS[preset])
-        else:
-            lesson.preset = preset
-    else:
-        lesson._load(expression, inputs or {})
-        lesson._reverting = True  # the Preset picker follows without loading a preset
-        try:
-            lesson.preset = CUSTOM
-        finally:
-            lesson._reverting = False
-    upstream = float(settings.get("upstream", 1.0))
-    if lesson.upstream_slider.value != upstream:
-        lesson.upstream_slider.value = upstream
-
-
-# ------------------------------------------------------------------------- export
-
-
-def _number(value):
-    return repr(float(value))
-
-
-def path_rows(key, lesson):
-    """The current path(s) of a lesson as CSV rows (step, x, y, loss, optimizer, lr)."""
-    rows = []
-    if key == "descent":
-        k = int(lesson.shown)
-        for name, run in zip(lesson.racer_names(), lesson.runs, strict=True):
-            for step in range(k + 1):
-                x, y = run.points[step]
-                rows.append((step, _number(x), _number(y), _number(run.losses[step]),
-                             name, _number(lesson.learning_rate)))
-    elif key == "stochastic":
-        rates = lesson.schedule_source.data["lr"]
-        for path, run in lesson.runs.items():
-            label = {"full": "sgd (full batch)", "mini": f"sgd (batch {lesson.batch_size})",
-                     "sgd": "sgd (batch 1)"}[path]
-            for step in range(int(lesson.step) + 1):
-                m, b = run.points[step]
-                rows.append((step, _number(m), _number(b), _number(run.losses[step]), label,
-                             _number(rates[min(step, MAX_STEPS - 1)])))
-    elif key == "derivative":
-        run = lesson.descent_run()
-        for step in range(len(run.losses)):
-            rows.append((step, _number(run.points[step, 0]), "", _number(run.losses[step]),
-                         "sgd", _number(lesson.descent_lr)))
-    return rows
+    lesson.apply_settings(settings)
 
 
 def paths_csv(key, lesson):
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    writer.writerows(path_rows(key, lesson))
-    out.seek(0)
-    return out
+    """The lesson's current path(s) as a CSV file (app/lesson_api.py's CSV_COLUMNS)."""
+    return lesson_api.paths_csv(lesson.path_rows())
 
 
 # ------------------------------------------------------------------------- components
@@ -427,7 +207,7 @@ class Lecture(param.Parameterized):
         self.share = ShareBar(margin=(6, 10))
         self.status = LiveStatus(margin=0, height=0, sizing_mode="stretch_width")
         # 1–4 always mean lessons 1–4 (a hidden lesson's key does nothing).
-        self.keyboard = Keyboard(tab_titles=[TAB_TITLES[k] for k in TABS],
+        self.keyboard = Keyboard(tab_titles=[LESSONS[k].title for k in TABS],
                                  margin=(6, 6, 6, 16))
         self.keyboard.param.watch(self._on_command, "command")
         self.notice = pn.pane.Alert(
@@ -466,7 +246,7 @@ class Lecture(param.Parameterized):
 
     def lessons(self):
         """(title, factory) pairs for LazyLessons: each factory builds a lesson from the link."""
-        return [(TAB_TITLES[key], self._factory(key)) for key in self.keys]
+        return [(LESSONS[key].title, self._factory(key)) for key in self.keys]
 
     @property
     def active_index(self):
@@ -489,17 +269,17 @@ class Lecture(param.Parameterized):
         """Build one lesson with the link's settings, hide what the link hides, watch it."""
         if key in self._built:
             return self._built[key]
-        lesson = build_lesson(key, self.link.lessons.get(key, {}))
+        lesson = LESSONS[key].cls.from_settings(self.link.lessons.get(key, {}))
         self._built[key] = lesson
         for control, (owner, attributes) in CONTROLS.items():
             if owner == key and control in self.link.hide:
                 for attribute in attributes:
                     getattr(lesson, attribute).visible = False
         self._watch(key, lesson)
-        self._prepare_text(lesson)
+        presenting.prepare_text(lesson)
         if self.presenting:
-            self._scale_figures(lesson, True)
-            self._scale_text(lesson, True)
+            presenting.scale_figures(lesson, True, self._scaled)
+            presenting.scale_text(lesson, True)
         self._say(key, lesson)
         self.refresh_link()
         return lesson
@@ -511,11 +291,11 @@ class Lecture(param.Parameterized):
         """Wire the page's LazyLessons (and the page itself, for presentation mode) in."""
         self.lazy = lazy
         self.page = page
-        lazy.tabs.stylesheets = [*lazy.tabs.stylesheets, PRESENT_TABS_CSS]
+        lazy.tabs.stylesheets = [*lazy.tabs.stylesheets, presenting.PRESENT_TABS_CSS]
         lazy.tabs.param.watch(self._on_tab, "active")
         self._on_tab(None)
         if page is not None:
-            page.stylesheets = [*page.stylesheets, PRESENT_CSS]
+            page.stylesheets = [*page.stylesheets, presenting.PRESENT_CSS]
             self._style_page()
         self.refresh_link()
 
@@ -537,7 +317,7 @@ class Lecture(param.Parameterized):
         """The current LinkState of the page (only what differs from a fresh page)."""
         lessons = {key: {} for key in TABS}
         for key, lesson in self._built.items():
-            lessons[key] = capture(key, lesson)
+            lessons[key] = lesson.settings()
         for key in TABS:  # a lesson not built yet keeps what its link said
             if key not in self._built:
                 lessons[key] = dict(self.link.lessons.get(key, {}))
@@ -553,8 +333,6 @@ class Lecture(param.Parameterized):
         self.share.query = query
 
     def _watch(self, key, lesson):
-        names = {"derivative": DERIVATIVE_PARAMS, "descent": DESCENT_PARAMS,
-                 "backprop": ("preset", "upstream"), "stochastic": STOCHASTIC_PARAMS}[key]
         def changed(*_events):
             # While lesson 4 plays (in the browser), the link and the spoken status wait for
             # it to stop: the server learns the step reached when it stops, and a screen
@@ -564,7 +342,7 @@ class Lecture(param.Parameterized):
             self.refresh_link()
             self._say(key, lesson)
 
-        lesson.param.watch(changed, list(names))
+        lesson.param.watch(changed, list(lesson.link_params))
         if key == "stochastic":
             lesson.play_button.param.watch(changed, "label")  # "Play" again: it stopped
         if key == "backprop":
@@ -590,10 +368,8 @@ class Lecture(param.Parameterized):
 
     def _on_tab(self, _event):
         key = self.active_key()
-        names = {"descent": "downhill-gradient-descent.csv",
-                 "stochastic": "downhill-stochastic.csv",
-                 "derivative": "downhill-derivative-1d.csv"}
-        self.download.filename = names.get(key, "downhill-gradient-descent.csv")
+        self.download.filename = (LESSONS[key].cls.csv_filename
+                                  or LESSONS["descent"].cls.csv_filename)
         self.refresh_link()
 
     def _on_preset(self, event):
@@ -602,7 +378,7 @@ class Lecture(param.Parameterized):
         preset = decode(LESSON_PRESETS[event.new])
         key = preset.tab
         lesson = self.lesson(key)
-        apply(key, lesson, preset.lessons[key])
+        lesson.apply_settings(preset.lessons[key])
         if self.lazy is not None and key in self.keys:
             self.lazy.tabs.active = self.keys.index(key)
         self.presets.value = PRESET_PROMPT
@@ -616,60 +392,17 @@ class Lecture(param.Parameterized):
         self.tools.visible = "tools" not in self.link.hide and not event.new
         with pn.io.hold():
             for lesson in self._built.values():
-                self._scale_figures(lesson, event.new)
-                self._scale_text(lesson, event.new)
+                presenting.scale_figures(lesson, event.new, self._scaled)
+                presenting.scale_text(lesson, event.new)
             self._style_page()
         self.refresh_link()
 
+    def _style_page(self):
+        presenting.mark((self.page, self.lazy.tabs if self.lazy is not None else None),
+                        self.presenting)
+
     def _on_command(self, event):
-        action = event.new.split(" ")[0]
-        key = self.active_key()
-        lesson = self.lesson(key)
-        if key == "derivative":
-            if action in ("step", "forward"):
-                lesson.descent_steps = min(lesson.descent_steps + 1,
-                                           lesson.param.descent_steps.bounds[1])
-            elif action == "back":
-                lesson.descent_steps = max(lesson.descent_steps - 1,
-                                           lesson.param.descent_steps.bounds[0])
-            elif action == "reset":
-                lesson.descent_steps = lesson.param.descent_steps.bounds[0]
-        elif key == "descent":
-            if action in ("step", "forward"):
-                lesson.step()
-            elif action == "back":
-                lesson.shown = max(lesson.shown - 1, 0)
-            elif action == "reset":
-                lesson.reset()
-        elif key == "backprop":
-            total = total_steps(lesson.circuit)
-            if action in ("step", "forward"):
-                if action == "step" or lesson.progress < total:
-                    lesson.step()
-            elif action == "back":
-                lesson._stop_animation()
-                lesson.progress = max(lesson.progress - 1, 0)
-            elif action == "reset":
-                lesson._stop_animation()
-                lesson.progress = 0
-            elif action == "play":
-                if lesson.animating:
-                    lesson.show_all()
-                elif lesson.progress < len(lesson.circuit.forward_order):
-                    lesson.play_forward()
-                else:
-                    lesson.play_backward()
-        elif key == "stochastic":
-            if action in ("step", "forward"):
-                lesson.pause()
-                lesson.advance()
-            elif action == "back":
-                lesson.pause()
-                lesson.step = max(lesson.step - 1, 0)
-            elif action == "reset":
-                lesson.reset()
-            elif action == "play":
-                lesson.toggle_play()
+        self.lesson(self.active_key()).command(event.new.split(" ")[0])
 
     # ---------------------------------------------------------------- live status
 
@@ -679,148 +412,15 @@ class Lecture(param.Parameterized):
 
     @staticmethod
     def describe(key, lesson):
-        if key == "descent" and lesson.runs:
-            k = int(lesson.shown)
-            run = lesson.runs[0]
-            name = optimizer_title(lesson.optimizer)
-            if 0 <= run.diverged_at <= k:
-                return f"Gradient descent, {name}: step {k}, diverged at step {run.diverged_at}."
-            x, y = run.points[k]
-            return (f"Gradient descent, {name}: step {k}, point (x, y) = ({fmt(x)}, {fmt(y)}), "
-                    f"loss {fmt(float(run.losses[k]))}.")
-        if key == "stochastic" and lesson.runs:
-            k = int(lesson.step)
-            parts = []
-            for path, run in lesson.runs.items():
-                if 0 <= run.diverged_at <= k:
-                    parts.append(f"{PATH_TITLES[path]} diverged")
-                else:
-                    m, b = run.points[k]
-                    parts.append(f"{PATH_TITLES[path]} (m, b) = ({fmt(m)}, {fmt(b)}), "
-                                 f"loss {fmt(float(run.losses[k]))}")
-            return f"Stochastic: step {k}: " + "; ".join(parts) + "."
-        if key == "derivative":
-            run = lesson.descent_run()
-            k = len(run.losses) - 1
-            w = float(run.points[k, 0])
-            loss = float(run.losses[k])
-            if not (math.isfinite(w) and math.isfinite(loss)):
-                return f"1-D descent: step {k}, diverged."
-            return f"1-D descent on (w − 3)²: step {k}, point w = {fmt(w)}, loss {fmt(loss)}."
-        if key == "backprop" and lesson.circuit is not None:
-            return (f"Backpropagation: step {lesson.progress} of "
-                    f"{total_steps(lesson.circuit)} through the circuit.")
-        return ""
+        return lesson.status_text()
 
     # ---------------------------------------------------------------- export
 
     def _csv(self):
         key = self.active_key()
-        if key not in ("descent", "stochastic", "derivative"):
+        if LESSONS[key].cls.csv_filename is None:  # no path here: lesson 2's
             key = "descent"
         return paths_csv(key, self.lesson(key))
 
-    # ---------------------------------------------------------------- presentation mode
-
-    def _style_page(self):
-        for item in (self.page, self.lazy.tabs if self.lazy is not None else None):
-            if item is not None:
-                classes = [c for c in item.css_classes if c != PRESENTING]
-                item.css_classes = classes + ([PRESENTING] if self.presenting else [])
-
-    @staticmethod
-    def _text_items(lesson):
-        from bokeh.models import Div
-
-        layout = lesson.__panel__()
-        texts = layout.select(lambda o: isinstance(o, pn.pane.Markdown | pn.pane.HTML
-                                                   | pn.pane.Alert | pn.pane.LaTeX))
-        divs = [p.object for p in layout.select(pn.pane.Bokeh) if isinstance(p.object, Div)]
-        widgets = layout.select(pn.widgets.Widget)
-        return [*texts, *divs, *widgets]
-
-    def _prepare_text(self, lesson):
-        """Give each text pane and Bokeh Div of a new lesson the presentation stylesheet.
-
-        It applies only under the class `downhill-presenting`, which the toggle sets: the
-        panes' own stylesheets set pixel sizes that inheritance cannot override, and a
-        stylesheet added after a pane is drawn does not reach it, but a class does."""
-        for item in self._text_items(lesson):
-            if isinstance(item, pn.widgets.Widget):
-                extra = PRESENT_WIDGET_CSS
-            elif isinstance(item, pn.pane.LaTeX):
-                extra = PRESENT_LATEX_CSS
-            else:
-                extra = PRESENT_TEXT_CSS
-            item.stylesheets = [*item.stylesheets, extra]
-
-    def _scale_text(self, lesson, on):
-        """Presentation mode on the lesson's text (see _prepare_text)."""
-        for item in self._text_items(lesson):
-            classes = [c for c in item.css_classes if c != PRESENTING]
-            item.css_classes = classes + ([PRESENTING] if on else [])
-
-    def _scale_figures(self, lesson, on):
-        """Presentation mode on the lesson's figures: larger fonts and markers, thicker
-        lines. The original sizes are kept, so switching back restores them exactly."""
-        from bokeh.models import Plot
-
-        layout = lesson.__panel__()
-        plots = {id(p.object): p.object for p in layout.select(pn.pane.Bokeh)
-                 if isinstance(p.object, Plot)}
-        for attribute in vars(lesson).values():
-            if isinstance(attribute, Plot):
-                plots[id(attribute)] = attribute
-            figure = getattr(attribute, "figure", None)
-            if isinstance(figure, Plot):
-                plots[id(figure)] = figure
-        for plot in plots.values():
-            for model in plot.references():
-                for name, kind in _SCALED_PROPERTIES:
-                    if name not in model.properties():
-                        continue
-                    key = (model.id, name)
-                    if on:
-                        original = self._scaled.get(key, getattr(model, name))
-                        scaled = _scaled_value(original, PRESENT_SCALE[kind])
-                        if scaled is None:
-                            continue
-                        if kind == "border":  # Bokeh's margins are whole pixels
-                            scaled = round(scaled)
-                        self._scaled[key] = original
-                        setattr(model, name, scaled)
-                    elif key in self._scaled:
-                        setattr(model, name, self._scaled.pop(key))
-
-
-_SCALED_PROPERTIES = (
-    ("text_font_size", "font"),
-    ("axis_label_text_font_size", "font"),
-    ("major_label_text_font_size", "font"),
-    ("label_text_font_size", "font"),
-    ("title_text_font_size", "font"),
-    ("line_width", "line"),
-    ("size", "marker"),
-    ("min_border_left", "border"),
-    ("min_border_right", "border"),
-    ("min_border_top", "border"),
-    ("min_border_bottom", "border"),
-)
-
-
-def _scaled_value(value, factor):
-    """`value` (a number or a CSS px size) times `factor`; None for anything else (fields)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float | np.floating) and math.isfinite(value):
-        return float(value) * factor
-    if isinstance(value, str) and value.endswith("px"):
-        try:
-            return f"{round(float(value[:-2]) * factor)}px"
-        except ValueError:
-            return None
-    return None
-
-
-__all__ = ["Lecture", "LESSON_PRESETS", "capture", "apply", "build_lesson", "path_rows",
-           "paths_csv", "ShareBar", "LiveStatus"]
+__all__ = ["Lecture", "LESSON_PRESETS", "capture", "apply", "build_lesson", "paths_csv",
+           "ShareBar", "LiveStatus"]

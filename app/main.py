@@ -17,7 +17,7 @@ import panel.models.katex  # noqa: F401  (the LaTeX panes' model)
 
 from app import theme
 from app.lecture import Lecture
-from app.lessons import Backpropagation, Derivative, GradientDescent, StochasticAdaptive
+from app.lessons import LESSONS as REGISTRY
 from app.session import JsCallbackSources
 from app.upstream_patches import serve_stylesheets_locally
 
@@ -50,12 +50,8 @@ TABS_CSS = """
 # A phone: the toolbar's rows wrap instead of running off the right edge.
 WRAP_CSS = ":host { flex-wrap: wrap; }"
 
-LESSONS = (
-    ("Derivative", Derivative),
-    ("Gradient descent", GradientDescent),
-    ("Backpropagation", Backpropagation),
-    ("Stochastic & adaptive", StochasticAdaptive),
-)
+LESSONS = tuple((lesson.title, lesson.cls) for lesson in REGISTRY.values())
+"""(tab title, lesson class) in teaching order, from app/lessons.py's registry."""
 
 
 def build_lessons():

@@ -4,9 +4,13 @@ The runs come from `optimizers.descend` on `landscapes.get("line-fit")` (with ba
 seed=) and on the plateau saddle; the learning rate per step from `optimizers.schedules`. Each
 change of the settings computes the three whole runs once and sends them to the browser
 (`trajectory_source`); `step` says how many of their steps are on screen. Step, Play and Reset
-act in the browser (see PLAY_JS): Play reveals the precomputed steps there, without the
+act in the browser (see app/stochastic_js.py): Play reveals the precomputed steps there, without the
 server, and only its start and its stop reach the server (`playing`, then the step it stopped
 at), so a hall of students pressing Play costs the server two messages each, not a loop.
+
+This file owns the lesson's state, runs, widgets, layout, callbacks and lecture interface
+(app/lesson_api.py); its figures are app/stochastic_figures.py, its browser-side JavaScript
+app/stochastic_js.py.
 """
 
 import math
@@ -15,21 +19,31 @@ from decimal import ROUND_HALF_UP, Decimal
 import numpy as np
 import panel as pn
 import param
-from bokeh.events import DoubleTap, Tap
 from bokeh.models import (
-    ColorBar,
-    ColumnDataSource,
     Div,
-    LinearColorMapper,
-    LogColorMapper,
-    Range1d,
 )
 
 import landscapes
 import optimizers
 from app import theme
 from app.controls import answer_drags_at_once
-from app.descent import FMT_JS, fmt, loss_axis_range
+from app.descent import fmt, loss_axis_range
+from app.lesson_api import changed_settings, csv_number
+from app.stochastic_figures import (  # noqa: F401  (lesson 4's names, for tests and links)
+    LINE_FIT,
+    MAX_STEPS,
+    PATH_TITLES,
+    PATHS,
+    RACER_TITLES,
+    RACERS,
+    SADDLE,
+    SCHEDULES,
+    STEP_DECAY_EVERY,
+    STEP_DECAY_GAMMA,
+    WARMUP_STEPS,
+    StochasticFigures,
+)
+from app.stochastic_js import LABEL_JS, PLAY_JS, RESET_JS, RUNNING_JS, STEP_JS
 
 INTRO = (
     "The full-batch gradient averages every example: exact, but each update costs a pass over "
@@ -59,30 +73,6 @@ SADDLE_TEXT = (
     "escape to a minimum at f = −1/12."
 )
 
-LINE_FIT = "line-fit"
-SADDLE = "plateau-saddle"
-MAX_STEPS = 150
-STEP_MS = 120  # Play shows one step every 120 ms (in the browser)
-PATHS = ("full", "mini", "sgd")
-PATH_TITLES = {"full": "Full batch", "mini": "Mini-batch", "sgd": "SGD"}
-# Okabe–Ito colours that stand apart on viridis and for every common colour-vision deficiency.
-PATH_COLORS = {"full": "#ffffff", "mini": "#56b4e9", "sgd": "#ff6e3a"}
-RACERS = ("sgd", "momentum", "rmsprop", "adam")
-# SGD and momentum share the line y ≈ 0.05 on the plateau: momentum dashed, SGD on top.
-RACER_DASHES = {"sgd": "solid", "momentum": "dashed", "rmsprop": "solid", "adam": "solid"}
-RACER_WIDTHS = {"sgd": 4, "momentum": 2.5, "rmsprop": 2.5, "adam": 2.5}
-RACER_ORDER = ("momentum", "rmsprop", "adam", "sgd")
-RACER_TITLES = {"sgd": "SGD", "momentum": "Momentum", "rmsprop": "RMSprop", "adam": "Adam"}
-RACER_COLORS = {"sgd": "#ff6e3a", "momentum": "#f0e442", "rmsprop": "#56b4e9",
-                "adam": "#cc79a7"}
-BATCH_COLOR = "#d55e00"
-DATA_COLOR = "#8c959f"
-LINE_COLOR = "#0072b2"
-SCHEDULES = ("Constant", "Step decay", "Cosine", "Warmup", "Warmup + cosine")
-STEP_DECAY_EVERY = 40
-STEP_DECAY_GAMMA = 0.5
-WARMUP_STEPS = 10
-GRID = 160
 
 
 def _schedule(name, lr):
@@ -100,51 +90,11 @@ def _schedule(name, lr):
     return schedules.constant(lr)
 
 
-def _figure(name, title, width, height, **options):
-    """A lesson figure that is `width` wide on a laptop and grows with a wider screen."""
-    return theme.make_figure(name, title=title, min_width=width, height=height,
-                             sizing_mode="stretch_width", tools="pan,wheel_zoom,reset,save",
-                             **options)
-
-
-# What the rest of a landscape's row takes (CSS px) from a lesson width on: the controls and
-# the figure beside it on a laptop; below that the landscape wraps onto a line of its own.
-LANDSCAPE_BESIDE = {0: 24, 1300: 300 + 440 + 50}
-
-
-def _heatmap(fig, landscape, log):
-    """The landscape's loss as an image with contour lines (computed once per figure)."""
-    (x0, x1), (y0, y1) = landscape.bounds
-    xs, ys = np.linspace(x0, x1, GRID), np.linspace(y0, y1, GRID)
-    grid = np.stack(np.meshgrid(xs, ys), axis=-1)
-    loss = np.asarray(landscape.loss(grid), dtype=np.float64)
-    low, high = float(np.min(loss)), float(np.max(loss))
-    if log:
-        mapper = LogColorMapper(palette=theme.LOSS_PALETTE, low=low, high=high)
-        levels = np.geomspace(low * 1.05, high, 12)
-    else:
-        mapper = LinearColorMapper(palette=theme.LOSS_PALETTE, low=low, high=high)
-        levels = np.linspace(low, high, 16)[1:-1]
-    fig.image(image=[loss], x=x0, y=y0, dw=x1 - x0, dh=y1 - y0, color_mapper=mapper,
-              level="image")
-    fig.contour(xs, ys, loss, levels, line_color=theme.CONTOUR_COLOR,
-                line_alpha=theme.CONTOUR_ALPHA, line_width=1)
-    fig.add_layout(ColorBar(color_mapper=mapper, width=10, label_standoff=6,
-                            major_label_text_font_size="12px", title="loss",
-                            title_text_font_size="12px"), "right")
-    fig.x_range = Range1d(x0, x1)
-    fig.y_range = Range1d(y0, y1)
-    # A landscape: its frame keeps the data's aspect (equal scale on m and b) at every width.
-    fig.update(tags=[*fig.tags, theme.EQUAL_SCALE_TAG],
-               stylesheets=[theme.equal_scale_css(x1 - x0, y1 - y0, LANDSCAPE_BESIDE)],
-               **{f"min_border_{side}": px for side, px in theme.FRAME_BORDERS.items()})
-
-
 def _signed(value, digits):
     """A number with a fixed count of decimals and a real minus sign.
 
     Rounded as JavaScript's toFixed rounds (the exact binary value, a tie away from zero), so
-    the status the Play animation writes in the browser (SIGNED_JS) is the server's, digit for
+    the status the Play animation writes in the browser (stochastic_js) is the server's, digit for
     digit; Python's own format would round a tie such as 0.125 to even.
     """
     exact = Decimal(value + 0.0)  # + 0.0: no "−0.000" for −0.0 (toFixed drops that sign)
@@ -163,126 +113,7 @@ STATUS_CSS = f"""
   font-variant-numeric: tabular-nums; }}
 """
 
-# The browser side of Step, Play and Reset. `traj` holds the three whole runs (columns x_<key>,
-# y_<key>, loss_<key>, the followed batch's indices batch_<key>, η per step) and, in its tags,
-# each path's label and divergence. reveal(k) draws step k exactly as the server's _draw does,
-# with sync: false, so nothing travels to the server while Play runs. Only the start
-# (`running`, the hidden "Playing" box) and the stop (`running`, then `shown`, the hidden step
-# input) are sent. A stop the server asks for (its `playing` set to False) reports nothing:
-# the server's step wins and is shown.
-SIGNED_JS = """
-function signed(v, digits) {
-  return (v + 0).toFixed(digits).replace('-', '\\u2212');
-}
-"""
-
-JS_HELPERS = """
-const st = traj._downhill || (traj._downhill = {playing: false, k: 0, raf: null});
-""" + FMT_JS + SIGNED_JS + """
-function last() { return traj.data.step.length - 1; }
-function followed() {
-  const title = follow.labels[follow.active];
-  return traj.tags[0].paths.find(p => p.title === title) || traj.tags[0].paths[0];
-}
-function reveal(k) {
-  const d = traj.data, info = traj.tags[0];
-  const parts = [];
-  let line_point = null;
-  const chosen = followed();
-  for (let r = 0; r < info.paths.length; r++) {
-    const p = info.paths[r];
-    const end = p.diverged_at >= 0 ? Math.min(k + 1, p.diverged_at) : k + 1;
-    const xs = Array.from(d['x_' + p.key].slice(0, end));
-    const ys = Array.from(d['y_' + p.key].slice(0, end));
-    paths[r].setv({data: {x: xs, y: ys}}, {sync: false});
-    losses[r].setv({data: {step: Array.from(d.step.slice(0, end)),
-                           loss: Array.from(d['loss_' + p.key].slice(0, end))}}, {sync: false});
-    nows[r].setv({data: {x: xs.slice(-1), y: ys.slice(-1)}}, {sync: false});
-    if (p.key === chosen.key) line_point = [xs[end - 1], ys[end - 1]];
-    if (p.diverged_at >= 0 && p.diverged_at <= k) {
-      parts.push(p.label + ': <b>diverged at step ' + p.diverged_at + '</b>');
-    } else {
-      parts.push(p.label + ': m = ' + signed(xs[end - 1], 3) + ', b = ' +
-                 signed(ys[end - 1], 3) + ', L = ' + signed(d['loss_' + p.key][k], 4));
-    }
-  }
-  const ends = info.line_x;
-  line.setv({data: {x: ends.slice(), y: ends.map(x => line_point[0] * x + line_point[1])}},
-            {sync: false});
-  const now = Math.min(k, last() - 1);
-  const all = data.data;
-  const n = all.x.length;
-  const column = d['batch_' + chosen.key];
-  const indices = column == null ? Array.from({length: n}, (_, i) => i) : Array.from(column[now]);
-  const in_batch = new Array(n).fill(false);
-  for (const i of indices) in_batch[i] = true;
-  data.setv({data: {x: all.x, y: all.y, in_batch: in_batch}}, {sync: false});
-  batch.setv({data: {x: indices.map(i => all.x[i]), y: indices.map(i => all.y[i])}},
-             {sync: false});
-  const lr = d.lr[k];
-  schedule_now.setv({data: {step: [now], lr: [lr]}}, {sync: false});
-  show_status("<div class='minibatch-status'><b>Step " + k + " of " + last() + "</b> (\\u03b7 = " +
-              fmt(lr) + ") \\u00b7 " + parts.join(' \\u00b7 ') + "</div>");
-}
-function show_status(html) {
-  // Into the Div's element: changing the model's text would re-lay-out the page each frame.
-  const view = window.Bokeh && Bokeh.index.find_one(status);
-  if (view != null && view.markup_el != null) {
-    view.markup_el.innerHTML = html;
-  } else {
-    status.setv({text: html}, {sync: false});
-  }
-}
-function label() {
-  const want = st.playing ? 'Pause' : 'Play';
-  if (play.label !== want) play.setv({label: want}, {sync: false});
-}
-function start() {
-  st.k = Math.min(shown.value, last());
-  if (st.k >= last()) { st.k = 0; reveal(0); }  // from the end, Play starts over
-  st.playing = true;
-  label();
-  if (!running.active) running.active = true;
-  const t0 = performance.now(), k0 = st.k, runs = traj.data, path = follow.active;
-  function frame(now) {
-    if (!st.playing) return;
-    // New runs (a setting changed) or another followed path: stop where Play is and report
-    // the step; the server draws it with the new settings.
-    if (traj.data !== runs || follow.active !== path) { stop(true); return; }
-    // A frame's timestamp is when the frame began, which can precede t0: never step back.
-    const k = Math.min(last(), k0 + Math.max(0, Math.floor((now - t0) / STEP_MS)));
-    if (k !== st.k) { st.k = k; reveal(k); }
-    if (k >= last()) { stop(true); return; }
-    st.raf = requestAnimationFrame(frame);
-  }
-  st.raf = requestAnimationFrame(frame);
-}
-function stop(report) {
-  const was = st.playing;
-  st.playing = false;
-  if (st.raf != null) cancelAnimationFrame(st.raf);
-  st.raf = null;
-  label();
-  if (!was) return;
-  if (running.active) running.active = false;  // first "stopped", then where
-  if (report) shown.value = st.k;
-}
-""".replace("STEP_MS", str(STEP_MS))
-
-PLAY_JS = JS_HELPERS + "if (st.playing) stop(true); else start();"
-# Step and Reset stop a running animation where it is, then move `shown`.
-STEP_JS = JS_HELPERS + "stop(true); shown.value = Math.min(shown.value + 1, last());"
-RESET_JS = JS_HELPERS + "stop(true); reveal(0); shown.value = 0;"
-# The server started or stopped Play (lecture keys, links, a tap on the map).
-RUNNING_JS = JS_HELPERS + """
-if (running.active && !st.playing) start();
-else if (!running.active && st.playing) { stop(false); reveal(Math.min(shown.value, last())); }
-"""
-# The server mirrors Play's label from `playing`; the browser's own state decides it.
-LABEL_JS = JS_HELPERS + "label();"
-
-
-class StochasticAdaptive(pn.viewable.Viewer):
+class StochasticAdaptive(StochasticFigures, pn.viewable.Viewer):
     """Full batch vs mini-batch vs SGD on a line fit; schedules and clipping; a saddle race."""
 
     batch_size = param.Integer(default=8, bounds=(2, 25), doc="Examples per mini-batch")
@@ -320,139 +151,6 @@ class StochasticAdaptive(pn.viewable.Viewer):
         self._recompute()
         self._race()
         self._layout = self._build_layout()
-
-    # ---------------------------------------------------------------- figures
-
-    def _build_linefit(self):
-        x, y = self.landscape.data
-        self.data_source = ColumnDataSource(
-            data={"x": np.asarray(x), "y": np.asarray(y), "in_batch": [False] * len(x)},
-            name="linefit-data")
-        self.line_source = ColumnDataSource(data={"x": [], "y": []}, name="linefit-line")
-        self.best_source = ColumnDataSource(data={"x": [], "y": []}, name="linefit-best")
-        fig = _figure("linefit-figure", "Data and the current line ŷ = m·x + b", 440, 390,
-                      x_axis_label="x", y_axis_label="y")
-        fig.line("x", "y", source=self.best_source, line_color="#57606a", line_dash="dashed",
-                 line_width=2, legend_label="least squares")
-        fig.line("x", "y", source=self.line_source, line_color=LINE_COLOR, line_width=3,
-                 legend_label="current line")
-        self.batch_source = ColumnDataSource(data={"x": [], "y": []}, name="linefit-batch")
-        fig.scatter("x", "y", source=self.data_source, size=7, fill_color=DATA_COLOR,
-                    line_color="#1f2328", line_width=0.5, legend_label="data")
-        fig.scatter("x", "y", source=self.batch_source, size=11, fill_color=BATCH_COLOR,
-                    line_color="#1f2328", line_width=1, legend_label="next step's batch")
-        fig.legend.location = "top_left"
-        fig.legend.label_text_font_size = "13px"
-        fig.legend.background_fill_alpha = 0.85
-        self.linefit_figure = fig
-        m, b = self.landscape.minima[0]
-        self.best_source.data = self._line(m, b)
-        # Fixed axes around the data: auto-ranging would follow the moving line, jump, and send
-        # the new ranges to the server on every frame of Play.
-        ends = self.best_source.data["x"]
-        margin = 0.08 * (np.max(y) - np.min(y))
-        fig.x_range = Range1d(float(ends[0]), float(ends[1]))
-        fig.y_range = Range1d(float(np.min(y) - margin), float(np.max(y) + margin))
-
-    def _line(self, m, b):
-        """Two end points of y = m·x + b across the data (for drawing only)."""
-        x = np.asarray(self.landscape.data[0])
-        ends = np.array([x.min() - 0.2, x.max() + 0.2])
-        return {"x": ends, "y": m * ends + b}
-
-    def _build_contour(self):
-        fig = _figure("minibatch-figure", "Loss over (m, b) — tap to move the start",
-                      460, 390, x_axis_label="slope m", y_axis_label="intercept b")
-        _heatmap(fig, self.landscape, log=True)
-        self.path_sources = {}
-        self.now_sources = {}
-        for key in PATHS:
-            source = ColumnDataSource(data={"x": [], "y": []}, name=f"minibatch-path-{key}")
-            fig.line("x", "y", source=source, line_color=PATH_COLORS[key], line_width=2,
-                     line_alpha=0.9, legend_label=PATH_TITLES[key])
-            fig.scatter("x", "y", source=source, size=3.5, color=PATH_COLORS[key])
-            now = ColumnDataSource(data={"x": [], "y": []}, name=f"minibatch-now-{key}")
-            fig.scatter("x", "y", source=now, size=11, fill_color=PATH_COLORS[key],
-                        line_color="#1f2328", line_width=1.5)
-            self.path_sources[key], self.now_sources[key] = source, now
-        m, b = self.landscape.minima[0]
-        fig.scatter([m], [b], marker="x", size=14, line_color="#ffffff", line_width=3)
-        self.start_source = ColumnDataSource(data={"x": [], "y": []}, name="minibatch-start")
-        fig.scatter("x", "y", source=self.start_source, size=12, fill_color="#ffffff",
-                    line_color="#1f2328", line_width=1.5)
-        fig.on_event(Tap, self._tapped)
-        fig.on_event(DoubleTap, self._tapped)
-        fig.legend.location = "bottom_left"
-        fig.legend.label_text_font_size = "13px"
-        fig.legend.background_fill_alpha = 0.75
-        fig.legend.background_fill_color = "#1f2328"
-        fig.legend.label_text_color = "#ffffff"
-        self.contour_figure = fig
-        self.trajectory_source = ColumnDataSource(data={"step": []},
-                                                  name="minibatch-trajectory")
-
-    def _build_loss(self):
-        fig = _figure("minibatch-loss-figure", "Full-data loss per step", 440, 250,
-                      x_axis_label="step", y_axis_label="loss", y_axis_type="log")
-        self.loss_sources = {}
-        for key in PATHS:
-            source = ColumnDataSource(data={"step": [], "loss": []}, name=f"minibatch-loss-{key}")
-            color = "#1f2328" if key == "full" else PATH_COLORS[key]
-            fig.line("step", "loss", source=source, line_color=color, line_width=2,
-                     legend_label=PATH_TITLES[key])
-            self.loss_sources[key] = source
-        fig.legend.location = "top_right"
-        fig.legend.label_text_font_size = "12px"
-        fig.x_range = Range1d(0, MAX_STEPS)
-        # Set from the whole runs on each change (see _recompute), not auto-ranged per frame.
-        fig.y_range = Range1d(1e-3, 1)
-        self.loss_figure = fig
-
-    def _build_schedule(self):
-        fig = _figure("schedule-figure", "Learning rate η over the steps", 440, 250,
-                      x_axis_label="step", y_axis_label="η")
-        self.schedule_source = ColumnDataSource(data={"step": [], "lr": []},
-                                                name="schedule-curve")
-        self.schedule_now = ColumnDataSource(data={"step": [], "lr": []}, name="schedule-now")
-        fig.line("step", "lr", source=self.schedule_source, line_color=LINE_COLOR, line_width=2)
-        fig.scatter("step", "lr", source=self.schedule_now, size=10, fill_color=BATCH_COLOR,
-                    line_color="#1f2328")
-        fig.x_range = Range1d(0, MAX_STEPS)
-        fig.y_range = Range1d(0, 1)
-        self.schedule_figure = fig
-
-    def _build_saddle(self):
-        fig = _figure("saddle-figure", "Plateau saddle x² + y⁶/6 − y⁴/4: four optimizers",
-                      440, 420, x_axis_label="x", y_axis_label="y")
-        _heatmap(fig, self.saddle, log=False)
-        loss_fig = _figure("saddle-loss-figure", "Loss per step: SGD stalls on the plateau",
-                           440, 420, x_axis_label="step", y_axis_label="loss")
-        self.race_sources, self.race_loss_sources = {}, {}
-        for key in RACER_ORDER:
-            source = ColumnDataSource(data={"x": [], "y": []}, name=f"saddle-path-{key}")
-            fig.line("x", "y", source=source, line_color=RACER_COLORS[key],
-                     line_width=RACER_WIDTHS[key], line_dash=RACER_DASHES[key],
-                     legend_label=RACER_TITLES[key])
-            fig.scatter("x", "y", source=source, size=3, color=RACER_COLORS[key])
-            loss = ColumnDataSource(data={"step": [], "loss": []}, name=f"saddle-loss-{key}")
-            color = "#b8860b" if key == "momentum" else RACER_COLORS[key]
-            loss_fig.line("step", "loss", source=loss, line_color=color,
-                          line_width=RACER_WIDTHS[key], line_dash=RACER_DASHES[key],
-                          legend_label=RACER_TITLES[key])
-            self.race_sources[key], self.race_loss_sources[key] = source, loss
-        minima = np.asarray(self.saddle.minima)
-        fig.scatter(minima[:, 0], minima[:, 1], marker="x", size=14, line_color="#ffffff",
-                    line_width=3)
-        fig.scatter([0], [0], marker="triangle", size=12, fill_color="#ffffff",
-                    line_color="#1f2328")
-        fig.scatter([self.saddle.start[0]], [self.saddle.start[1]], size=10,
-                    fill_color="#ffffff", line_color="#1f2328")
-        for f in (fig, loss_fig):
-            f.legend.label_text_font_size = "13px"
-            f.legend.background_fill_alpha = 0.85
-        fig.legend.location = "bottom_left"
-        loss_fig.legend.location = "top_right"
-        self.saddle_figure, self.saddle_loss_figure = fig, loss_fig
 
     # ---------------------------------------------------------------- widgets
 
@@ -542,6 +240,73 @@ class StochasticAdaptive(pn.viewable.Viewer):
             sizing_mode="stretch_width",
         ))
 
+    # ---------------------------------------------------------------- lecture interface
+    # (app/lesson_api.py)
+
+    key = "stochastic"
+    link_params = ("batch_size", "learning_rate", "seed", "step", "follow", "schedule",
+                   "clip", "clip_norm", "start", "race_learning_rate", "race_steps")
+    csv_filename = "downhill-stochastic.csv"
+
+    @classmethod
+    def from_settings(cls, settings):
+        return cls(**settings)
+
+    def _link_defaults(self):
+        surface = landscapes.get(LINE_FIT)
+        defaults = {name: self.param[name].default for name in self.link_params}
+        defaults.update(learning_rate=float(surface.lr),
+                        start=tuple(float(v) for v in surface.start))
+        return defaults
+
+    def settings(self):
+        return changed_settings(self, self.link_params, self._link_defaults())
+
+    def apply_settings(self, settings):
+        values = {**self._link_defaults(), **settings}
+        self.pause()
+        step = values.pop("step")
+        self.param.update(**values)
+        self.step = step
+
+    def stop_animations(self):
+        self.pause()
+
+    def command(self, action):
+        """A keyboard command: step/forward and back (pausing Play), reset, play/pause."""
+        if action in ("step", "forward", "back"):
+            self.pause()
+            if action == "back":
+                self.step = max(self.step - 1, 0)
+            else:
+                self.advance()
+        elif action == "reset":
+            self.reset()
+        elif action == "play":
+            self.toggle_play()
+
+    def path_rows(self):
+        """The three paths, steps 0 … step, with η per step."""
+        rates = self.schedule_source.data["lr"]
+        labels = {"full": "sgd (full batch)", "mini": f"sgd (batch {self.batch_size})",
+                  "sgd": "sgd (batch 1)"}
+        rows = []
+        for path, run in self.runs.items():
+            for step in range(int(self.step) + 1):
+                m, b = run.points[step]
+                rows.append((step, csv_number(m), csv_number(b), csv_number(run.losses[step]),
+                             labels[path], csv_number(rates[min(step, MAX_STEPS - 1)])))
+        return rows
+
+    def status_text(self):
+        if not self.runs:
+            return ""
+        k = int(self.step)
+        parts = [f"{PATH_TITLES[path]} diverged" if diverged_at is not None else
+                 f"{PATH_TITLES[path]} (m, b) = ({fmt(m)}, {fmt(b)}), loss {fmt(float(loss))}"
+                 for path, diverged_at, m, b, loss in self._positions(k)]
+        return f"Stochastic: step {k}: " + "; ".join(parts) + "."
+
     def __panel__(self):
         return self._layout
 
@@ -580,7 +345,7 @@ class StochasticAdaptive(pn.viewable.Viewer):
             self._draw()
 
     def _trajectory(self, rates):
-        """The three whole runs as the browser's Play reads them (see JS_HELPERS)."""
+        """The three whole runs as the browser's Play reads them (see app/stochastic_js.py)."""
         n = len(self.landscape.data[0])
         data = {"step": np.arange(MAX_STEPS + 1),
                 "lr": rates[np.minimum(np.arange(MAX_STEPS + 1), MAX_STEPS - 1)]}
@@ -610,7 +375,7 @@ class StochasticAdaptive(pn.viewable.Viewer):
 
     @param.depends("step", "follow", watch=True)
     def _draw(self):
-        """Step `step` of the three runs on screen (JS_HELPERS' reveal draws the same)."""
+        """Step `step` of the three runs on screen (stochastic_js' reveal draws the same)."""
         if not self.runs:
             return
         k = int(self.step)
@@ -651,17 +416,24 @@ class StochasticAdaptive(pn.viewable.Viewer):
         run = self.runs[self._followed()]
         return run.batches[min(self.step, MAX_STEPS - 1)]
 
-    def _status_html(self):
-        """Where the three paths are at `step` (JS_HELPERS' reveal writes the same HTML)."""
-        k = int(self.step)
-        parts = []
+    def _positions(self, k):
+        """(path, diverged_at, m, b, loss) of each path at step k: diverged_at is None while it
+        has not diverged, and m, b, loss are None once it has."""
         for key, run in self.runs.items():
             if 0 <= run.diverged_at <= k:
-                parts.append(f"{self._path_label(key)}: <b>diverged at step {run.diverged_at}</b>")
+                yield key, int(run.diverged_at), None, None, None
             else:
                 m, b = run.points[k]
-                parts.append(f"{self._path_label(key)}: m = {_signed(m, 3)}, b = {_signed(b, 3)}, "
-                             f"L = {_signed(run.losses[k], 4)}")
+                yield key, None, m, b, run.losses[k]
+
+    def _status_html(self):
+        """Where the three paths are at `step` (stochastic_js' reveal writes the same HTML)."""
+        k = int(self.step)
+        parts = [f"{self._path_label(key)}: <b>diverged at step {diverged_at}</b>"
+                 if diverged_at is not None else
+                 f"{self._path_label(key)}: m = {_signed(m, 3)}, b = {_signed(b, 3)}, "
+                 f"L = {_signed(loss, 4)}"
+                 for key, diverged_at, m, b, loss in self._positions(k)]
         lr = self.schedule_source.data["lr"][min(k, MAX_STEPS - 1)]
         return (f"<div class='minibatch-status'><b>Step {k} of {MAX_STEPS}</b> "
                 f"(η = {fmt(float(lr))}) · " + " · ".join(parts) + "</div>")

@@ -30,9 +30,10 @@ import optimizers
 from app.backprop import DEFAULT_EXPRESSION, INPUT_LIMIT
 from app.derivative import Derivative
 from app.descent import LR_MAX, LR_MIN, MAX_RACERS, GradientDescent
+from app.lessons import LESSONS
 from app.stochastic import LINE_FIT, PATH_TITLES, SCHEDULES, StochasticAdaptive
 
-TABS = ("derivative", "descent", "backprop", "stochastic")
+TABS = tuple(LESSONS)  # the lessons' keys, in teaching order
 """Tab ids in teaching order (`tab=descent`, `hide=backprop`)."""
 
 # What a teacher can hide: control id -> (lesson, attributes of that lesson's widgets).

@@ -135,16 +135,8 @@ def run(repeats=5):
     rows.append({"name": f"ours bare loop (grad + step): {batch}", "seconds": bare_s,
                  "target_s": TARGET_S, "ok": bare_s < TARGET_S, "note": ""})
     runs = [torch_adam(repeats, threads=1), torch_adam(repeats)]
-    if runs[0] is None:
-        rows.append({"name": f"torch.optim.Adam: {batch}", "seconds": None, "target_s": None,
-                     "ok": None, "note": "skipped: no .venv-oracle (python3.11 + torch)"})
-    else:
-        for theirs, label in zip(runs, ("1 thread", "default threads"), strict=True):
-            rows.append({"name": f"torch.optim.Adam + autograd, {label}: {batch}",
-                         "seconds": theirs["median_s"], "target_s": None, "ok": None,
-                         "note": f"torch {theirs['torch']}, {theirs['threads']} thread(s); "
-                                 f"mean end point {_agreement(our_mean, theirs['final_mean'])}"})
-        torch_s = min(theirs["median_s"] for theirs in runs)
+    torch_s = torch_rows(rows, runs, batch, our_mean)
+    if torch_s is not None:
         for label, ours in (("descend()", descend_s), ("bare loop", bare_s)):
             rows.append({"name": f"ratio ours {label} / torch (faster)", "ratio": ours / torch_s,
                          "seconds": None, "target_s": None, "ok": ours <= torch_s,
@@ -157,6 +149,21 @@ def run(repeats=5):
                      "ok": seconds < HEATMAP_TARGET_S, "note": ""})
     return rows
 
+
+
+def torch_rows(rows, runs, batch, ours_mean):
+    """Append torch's rows for `batch` (1 thread and default threads, with how far its mean
+    end point is from ours) or one "skipped" row; return torch's faster time (None: skipped)."""
+    if runs[0] is None:
+        rows.append({"name": f"torch.optim.Adam: {batch}", "seconds": None, "target_s": None,
+                     "ok": None, "note": "skipped: no .venv-oracle (python3.11 + torch)"})
+        return None
+    for theirs, label in zip(runs, ("1 thread", "default threads"), strict=True):
+        rows.append({"name": f"torch.optim.Adam + autograd, {label}: {batch}",
+                     "seconds": theirs["median_s"], "target_s": None, "ok": None,
+                     "note": f"torch {theirs['torch']}, {theirs['threads']} thread(s); "
+                             f"mean end point {_agreement(ours_mean, theirs['final_mean'])}"})
+    return min(theirs["median_s"] for theirs in runs)
 
 
 def basin_rows(repeats):
@@ -177,17 +184,10 @@ def basin_rows(repeats):
                  "target_s": None, "ok": None, "note": "the descent without the labelling"})
     runs = [torch_adam(repeats, threads=1, landscape=BASIN_LANDSCAPE, lr=BASIN_LR),
             torch_adam(repeats, landscape=BASIN_LANDSCAPE, lr=BASIN_LR)]
-    if runs[0] is None:
-        rows.append({"name": f"torch.optim.Adam: {batch}", "seconds": None, "target_s": None,
-                     "ok": None, "note": "skipped: no .venv-oracle (python3.11 + torch)"})
+    ours_mean = None if runs[0] is None else np.nanmean(last["m"].ends.reshape(-1, 2), axis=0)
+    torch_s = torch_rows(rows, runs, batch, ours_mean)
+    if torch_s is None:
         return rows
-    ours_mean = np.nanmean(last["m"].ends.reshape(-1, 2), axis=0)
-    for theirs, label in zip(runs, ("1 thread", "default threads"), strict=True):
-        rows.append({"name": f"torch.optim.Adam + autograd, {label}: {batch}",
-                     "seconds": theirs["median_s"], "target_s": None, "ok": None,
-                     "note": f"torch {theirs['torch']}, {theirs['threads']} thread(s); "
-                             f"mean end point {_agreement(ours_mean, theirs['final_mean'])}"})
-    torch_s = min(theirs["median_s"] for theirs in runs)
     rows.append({"name": "ratio ours basin_map() / torch (faster)", "ratio": map_s / torch_s,
                  "seconds": None, "target_s": None, "ok": map_s <= torch_s,
                  "note": "target: ≤ 1; torch does only the descent, we also label"})

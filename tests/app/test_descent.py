@@ -335,7 +335,7 @@ def test_two_sessions_share_one_computation_of_a_landscapes_picture(monkeypatch)
     process, shared read-only, while each session keeps its own sources."""
     from bokeh.plotting import contour
 
-    from app import descent
+    from app import descent_figures
 
     calls = []
 
@@ -343,8 +343,8 @@ def test_two_sessions_share_one_computation_of_a_landscapes_picture(monkeypatch)
         calls.append(args)
         return contour.contour_data(*args, **kwargs)
 
-    monkeypatch.setattr(descent, "contour_data", counted)
-    descent.landscape_picture.cache_clear()
+    monkeypatch.setattr(descent_figures, "contour_data", counted)
+    descent_figures.landscape_picture.cache_clear()
     first = GradientDescent(landscape="rosenbrock")
     second = GradientDescent(landscape="rosenbrock")
     assert len(calls) == 1
@@ -361,5 +361,5 @@ def test_two_sessions_share_one_computation_of_a_landscapes_picture(monkeypatch)
     np.testing.assert_array_equal(lines[0].data["levels"], expected.levels)
     first.landscape = "bowl"  # a change of landscape uses (and fills) the cache too
     assert len(calls) == 2
-    assert first.image_source.data["image"][0] is descent.landscape_picture("bowl").image
+    assert first.image_source.data["image"][0] is descent_figures.landscape_picture("bowl").image
 

@@ -1,0 +1,343 @@
+"""Lesson 2's figures: the landscape (heatmap, contours, minima, paths, arrow) and the loss
+plot, built once per lesson, and the drawing of a landscape into them (only data change).
+
+`DescentFigures` is a mixin of `GradientDescent` (app/descent.py). Also here: the numbers the
+figures need (log-axis losses, the loss axis' range, the arrow's tips) and
+`landscape_picture(name)`, a landscape's heatmap image, colour range and contour lines,
+computed once per process and shared read-only (never a Bokeh model).
+"""
+
+import functools
+import html
+import math
+from typing import NamedTuple
+
+import numpy as np
+import panel as pn
+from bokeh.events import DoubleTap, Tap
+from bokeh.models import (
+    Arrow,
+    BasicTicker,
+    BasicTickFormatter,
+    ColorBar,
+    ColumnDataSource,
+    CustomJS,
+    LinearColorMapper,
+    LinearScale,
+    LogColorMapper,
+    LogScale,
+    LogTicker,
+    LogTickFormatter,
+    Range1d,
+    VeeHead,
+)
+from bokeh.plotting.contour import contour_data
+
+import landscapes
+from app import theme
+from app.descent_js import CLIP_JS
+
+MAX_RACERS = 4
+# What the rest of the landscape's row takes, in CSS px, from a lesson width on (see
+# theme.equal_scale_css): the controls and the side column beside it on a laptop, the controls
+# alone on a projector (the side column wraps below), nothing on a phone.
+LANDSCAPE_BESIDE = {0: 24, theme.NARROW: theme.CONTROLS_WIDTH + 30,
+                    1180: theme.CONTROLS_WIDTH + theme.SIDE_FIGURE_WIDTH + 40}
+LANDSCAPE_ORDER_CSS = (f"@container downhill-lesson (max-width: {theme.NARROW - 1}px) "
+                       "{ :host { order: -1; } }")
+
+GRID = 160  # heatmap cells per side: sharp at 500 px, about 100 kB as float32
+
+
+def loss_for_log_axis(losses, min_value):
+    """Losses for a log axis: the gap to the minimum; zero or below (no logarithm) is a gap."""
+    gap = np.asarray(losses, dtype=float) - (min_value or 0.0)
+    with np.errstate(invalid="ignore"):
+        return np.where(gap > 0, gap, np.nan)
+
+
+def loss_axis_range(curves, log):
+    """The loss axis' (start, end): every finite value of every curve, with a margin."""
+    values = np.concatenate([np.asarray(c, dtype=float) for c in curves])
+    values = values[np.isfinite(values)]
+    if log:
+        values = values[values > 0]
+        if values.size == 0:
+            return 1e-3, 1.0
+        low, high = float(values.min()), float(values.max())
+        if high <= low:
+            return low / 10, high * 10
+        return low / 2, high * 2
+    if values.size == 0:
+        return -1.0, 1.0
+    low, high = float(values.min()), float(values.max())
+    margin = 0.05 * (high - low) if high > low else max(abs(high), 1.0)
+    return low - margin, high + margin
+
+
+def snapped_loss_range(low, high, log):
+    """The loss axis' range widened to whole decades (log) or to a round step (linear).
+
+    Nearby starts then share one range: the axes stay put from tap to tap (steadier to read,
+    and an axis whose tick labels change width makes BokehJS lay out the whole page again).
+    """
+    if log:  # a long run's loss gap can underflow to the smallest floats (or 0 when halved)
+        low, high = max(low, 1e-300), max(high, 1e-300)
+        return 10.0 ** math.floor(math.log10(low)), 10.0 ** math.ceil(math.log10(high))
+    step = 10.0 ** math.floor(math.log10(high - low)) if high > low else 1.0
+    return math.floor(low / step) * step, math.ceil(high / step) * step
+
+
+def arrow_tips(points, grads, length):
+    """Where the fixed-length arrow along −∇L ends, for each point (NaN where ∇L is 0 or NaN)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        norm = np.sqrt(np.sum(grads * grads, axis=-1, keepdims=True))
+        tips = points - length * grads / norm
+    ok = np.isfinite(tips).all(axis=-1, keepdims=True) & (norm > 0)
+    return np.where(ok, tips, np.nan)
+
+
+
+class LandscapePicture(NamedTuple):
+    """What the heatmap and the contours show of one landscape: the same for every session,
+    so computed once per process (`landscape_picture`) and shared read-only."""
+
+    image: np.ndarray  # (GRID, GRID) float32, the colour-mapped values (read-only)
+    low: float  # the colour mapper's range
+    high: float
+    colorbar_title: str
+    contour_lines: dict  # the contour renderer's line source columns (xs, ys, levels)
+
+
+@functools.cache
+def landscape_picture(name):
+    """The heatmap image, colour range and contour lines of landscape `name`, computed once
+    per process: the grid's losses and contourpy's lines took 2–9 ms of CPU per new lesson 2
+    and per change of landscape (measured warm; logistic's 160×160 grid of data losses is the
+    dearest). Only numbers and arrays are shared between sessions, never a Bokeh model."""
+    chosen = landscapes.get(name)
+    (xmin, xmax), (ymin, ymax) = chosen.bounds
+    xs = xmin + (np.arange(GRID) + 0.5) * (xmax - xmin) / GRID
+    ys = ymin + (np.arange(GRID) + 0.5) * (ymax - ymin) / GRID
+    grid = np.stack(np.meshgrid(xs, ys), axis=-1)
+    with np.errstate(all="ignore"):
+        values = np.asarray(chosen.loss(grid), dtype=float)
+    finite = values[np.isfinite(values)]
+    if chosen.log_color:
+        floor = chosen.min_value if chosen.min_value is not None else finite.min()
+        shown_values = values - floor
+        top = float(np.max(shown_values[np.isfinite(shown_values)]))
+        positive = shown_values[np.isfinite(shown_values) & (shown_values > 0)]
+        low = max(float(positive.min()), top * 1e-7)
+        shown_values = np.clip(shown_values, low, top)
+        levels = np.geomspace(low, top, 16)[1:-1]
+        title = "loss − min" if floor else "loss"
+    else:
+        shown_values = values
+        low, top = float(finite.min()), float(finite.max())
+        levels = np.unique(np.quantile(finite, np.linspace(0.03, 0.93, 13)))
+        title = "loss"
+    shown_values = np.where(np.isfinite(shown_values), shown_values, top)
+    lines = contour_data(xs, ys, shown_values, levels, want_fill=False).line_data
+    image = shown_values.astype(np.float32)
+    line_levels = np.asarray(lines.levels)
+    for array in (image, line_levels, *lines.xs, *lines.ys):
+        array.flags.writeable = False
+    columns = {"xs": tuple(lines.xs), "ys": tuple(lines.ys), "levels": line_levels}
+    return LandscapePicture(image, low, top, title, columns)
+
+
+
+
+
+class DescentFigures:
+    """The figures of GradientDescent and the drawing into them (a mixin)."""
+
+    # ------------------------------------------------------------------- figures
+
+    def _build_landscape_figure(self):
+        fig = theme.make_figure(
+            "landscape-figure",
+            # Sized by CSS (LANDSCAPE_CSS): as large as the window allows, its frame always
+            # of the landscape's own aspect (equal x and y scale).
+            width=round(theme.LANDSCAPE_SIZE * theme.LANDSCAPE_ASPECT),
+            height=theme.LANDSCAPE_SIZE,
+            tags=[theme.EQUAL_SCALE_TAG],
+            x_range=Range1d(0, 1, name="landscape-x-range"),
+            y_range=Range1d(0, 1, name="landscape-y-range"),
+            tools="pan,wheel_zoom,reset,save",
+            x_axis_label="x",
+            y_axis_label="y",
+            **{f"min_border_{side}": px for side, px in theme.FRAME_BORDERS.items()},
+        )
+        fig.grid.visible = False
+        self.image_source = ColumnDataSource(
+            {"image": [], "x": [], "y": [], "dw": [], "dh": []}, name="landscape-image"
+        )
+        self.linear_mapper = LinearColorMapper(palette=theme.LOSS_PALETTE)
+        self.log_mapper = LogColorMapper(palette=theme.LOSS_PALETTE)
+        self.image_renderer = fig.image(
+            image="image", x="x", y="y", dw="dw", dh="dh", source=self.image_source,
+            color_mapper=self.linear_mapper,
+        )
+        self.image_renderer.name = "landscape-heatmap"
+        self.contours = fig.contour(
+            x=np.array([0.0, 1.0]), y=np.array([0.0, 1.0]), z=np.zeros((2, 2)),
+            levels=[0.5], line_color=theme.CONTOUR_COLOR, line_alpha=theme.CONTOUR_ALPHA,
+            line_width=1.2, fill_color=None,
+        )
+        self.contours.name = "landscape-contours"
+        self.colorbar = ColorBar(
+            color_mapper=self.linear_mapper, width=12, padding=4, title="loss",
+            title_text_font_size="13px", major_label_text_font_size="12px",
+            name="landscape-colorbar",
+        )
+        fig.add_layout(self.colorbar, "right")
+
+        self.minima_source = ColumnDataSource({"x": [], "y": []}, name="landscape-minima")
+        self.minima_renderer = fig.scatter(
+            "x", "y", source=self.minima_source, marker="star", size=20,
+            fill_color=theme.MINIMUM_COLOR, line_color="black", line_width=1.2,
+            legend_label="minimum",
+        )
+
+        self.path_sources, self.path_renderers, self.dot_renderers = [], [], []
+        for slot in range(MAX_RACERS):
+            name = "landscape-path" if slot == 0 else f"landscape-path-{slot + 1}"
+            source = ColumnDataSource({"x": [], "y": []}, name=name)
+            color = theme.RACE_COLORS[slot]
+            line = fig.line("x", "y", source=source, color=color, line_width=2.5,
+                            legend_label=f"racer {slot + 1}")
+            dots = fig.scatter("x", "y", source=source, size=7, fill_color=color,
+                               line_color="black", line_width=0.8)
+            self.path_sources.append(source)
+            self.path_renderers.append(line)
+            self.dot_renderers.append(dots)
+
+        self.arrow_source = ColumnDataSource(
+            {"x0": [], "y0": [], "x1": [], "y1": []}, name="gradient-arrow"
+        )
+        arrow = Arrow(
+            end=VeeHead(size=14, fill_color=theme.ARROW_COLOR, line_color="black",
+                        line_width=1),
+            x_start="x0", y_start="y0", x_end="x1", y_end="y1", source=self.arrow_source,
+            line_color=theme.ARROW_COLOR, line_width=3, name="gradient-arrow-annotation",
+        )
+        fig.add_layout(arrow)
+        self.start_source = ColumnDataSource({"x": [], "y": []}, name="landscape-start")
+        start = fig.scatter("x", "y", source=self.start_source, size=15,
+                            fill_color=theme.START_COLOR, line_color="black", line_width=2,
+                            legend_label="start (tap to move)")
+        theme.style_legend(fig, "top_left")
+        fig.legend.background_fill_alpha = 0.75
+        moving = [*self.path_renderers, *self.dot_renderers, start, arrow, *fig.legend]
+        to_overlay = CustomJS(args=dict(moving=moving, plot=fig), code=CLIP_JS)
+        self.path_sources[0].js_on_change("data", to_overlay)
+        fig.x_range.js_on_change("start", to_overlay)
+        fig.y_range.js_on_change("start", to_overlay)
+        fig.on_event(Tap, self._on_tap)
+        # BokehJS turns a second tap within 300 ms into a DoubleTap: treat it as a tap too.
+        fig.on_event(DoubleTap, self._on_tap)
+        self.trajectory_source = ColumnDataSource({"step": []}, name="landscape-trajectory")
+        self.landscape_figure = fig
+
+    def _build_loss_figure(self):
+        fig = theme.make_figure(
+            "loss-figure",
+            title="Loss vs step",
+            height=theme.SIDE_FIGURE_HEIGHT,
+            width=theme.SIDE_FIGURE_WIDTH,
+            sizing_mode="stretch_width",
+            min_width=theme.SIDE_FIGURE_WIDTH,
+            y_axis_type="log",
+            x_range=Range1d(0, 1, name="loss-x-range"),
+            # Fixed ranges, set from the whole precomputed path: auto-ranging would move the
+            # axes (and send them to the server) on every frame of Play.
+            y_range=Range1d(1e-3, 1, name="loss-y-range"),
+            x_axis_label="step",
+            y_axis_label="loss",
+            tools="pan,wheel_zoom,box_zoom,reset,save",
+        )
+        self.loss_sources, self.loss_renderers = [], []
+        for slot in range(MAX_RACERS):
+            name = "loss-curve" if slot == 0 else f"loss-curve-{slot + 1}"
+            source = ColumnDataSource({"step": [], "loss": []}, name=name)
+            renderer = fig.line("step", "loss", source=source, color=theme.RACE_COLORS[slot],
+                                line_width=2.5, legend_label=f"racer {slot + 1}")
+            self.loss_sources.append(source)
+            self.loss_renderers.append(renderer)
+        # Losses fall from the top left, so the bottom left is the emptiest corner.
+        theme.style_legend(fig, "bottom_left")
+        # Bright race colours need a dark backdrop here as on the heatmap.
+        fig.background_fill_color = "#2b1a3d"
+        fig.grid.grid_line_color = "#ffffff"
+        fig.grid.grid_line_alpha = 0.15
+        self.loss_figure = fig
+
+    # ------------------------------------------------------------------- drawing
+
+    def _draw_landscape(self):
+        chosen = self.surface
+        (xmin, xmax), (ymin, ymax) = chosen.bounds
+        picture = landscape_picture(self.landscape)
+        mapper = self.log_mapper if chosen.log_color else self.linear_mapper
+        mapper.update(low=picture.low, high=picture.high)
+        self.colorbar.title = picture.colorbar_title
+        with pn.io.hold():
+            self.image_source.data = {
+                "image": [picture.image], "x": [xmin], "y": [ymin],
+                "dw": [xmax - xmin], "dh": [ymax - ymin],
+            }
+            self.image_renderer.glyph.color_mapper = mapper
+            self.colorbar.color_mapper = mapper
+            self._draw_contours(picture.contour_lines)
+            self.landscape_figure.x_range.update(start=xmin, end=xmax)
+            self.landscape_figure.y_range.update(start=ymin, end=ymax)
+            self._size_landscape(xmax - xmin, ymax - ymin)
+            self.landscape_figure.title.text = f"{chosen.title}"
+            self.minima_source.data = {"x": chosen.minima[:, 0], "y": chosen.minima[:, 1]}
+            for item in self.landscape_figure.legend.items:
+                if item.renderers[0] is self.minima_renderer:
+                    item.visible = len(chosen.minima) > 0
+            self._set_loss_axis(chosen.min_value)
+            self.landscape_info.object = (
+                f"<div class='downhill-status'><b>{html.escape(chosen.title)}</b>: "
+                f"{html.escape(chosen.description)}</div>"
+            )
+            self.landscape_formula.object = f"$L(x, y) = {chosen.formula}$"
+
+    def _size_landscape(self, x_span, y_span):
+        """The landscape's CSS for the chosen landscape's aspect (see theme.equal_scale_css)."""
+        css = [theme.equal_scale_css(x_span, y_span, LANDSCAPE_BESIDE), LANDSCAPE_ORDER_CSS]
+        if self.landscape_figure.stylesheets != css:
+            self.landscape_figure.stylesheets = css
+
+    def _draw_contours(self, lines):
+        """The contour lines, as ContourRenderer.set_data draws them (the line source's other
+        columns kept; no filled bands): new lists for this session's source, holding the
+        shared read-only arrays (nothing streams into or patches the contour lines)."""
+        source = self.contours.line_renderer.data_source
+        data = {"xs": list(lines["xs"]), "ys": list(lines["ys"]), "levels": lines["levels"]}
+        for name, column in source.data.items():
+            data.setdefault(name, column)
+        if self.contours.fill_renderer.data_source.data.get("xs"):
+            self.contours.fill_renderer.data_source.data = dict(
+                xs=[], ys=[], lower_levels=[], upper_levels=[])
+        source.data = data
+
+    def _set_loss_axis(self, min_value):
+        fig = self.loss_figure
+        axis = fig.yaxis[0]
+        if min_value is None:  # unbounded below (a saddle): the loss goes negative
+            fig.y_scale = LinearScale()
+            axis.ticker = BasicTicker()
+            axis.formatter = BasicTickFormatter()
+            axis.axis_label = "loss"
+            fig.title.text = "Loss vs step"
+        else:
+            fig.y_scale = LogScale()
+            axis.ticker = LogTicker()
+            axis.formatter = LogTickFormatter()
+            axis.axis_label = "loss" if min_value == 0 else "loss − minimum"
+            fig.title.text = "Loss vs step (log scale)"
+

@@ -1,0 +1,272 @@
+"""Lesson 2's controls and layout: the texts, the widgets (η slider and box, optimizer,
+racers, hyperparameters, Step/Play/Reset), the status panes and the page layout of the lesson.
+
+`DescentView` is a mixin of `GradientDescent` (app/descent.py, the state and callbacks); its
+figures are `DescentFigures` (app/descent_figures.py). Also here: how the lesson prints a
+number (`fmt`, as the browser's FMT_JS) and a racer's status line (`status_entry`).
+"""
+
+import html
+
+import numpy as np
+import panel as pn
+import param
+
+import landscapes
+import optimizers
+from app import theme
+from app.controls import answer_drags_at_once, log_slider
+from app.descent_figures import MAX_RACERS, DescentFigures
+from app.descent_js import PLAY_JS, RESET_JS, STEP_JS
+from app.upstream_patches import text_only_html
+
+INTRO = (
+    "Gradient descent repeats one move: compute the gradient ∇L (it points uphill) and step "
+    "against it, scaled by the **learning rate η**. **Tap** the map to place the start (white "
+    "dot), then press **Step downhill** or **Play**. Too small an η crawls; too large an η "
+    "zig-zags across the valley and, past a critical value, flies off."
+)
+FORMULA = r"$w \leftarrow w - \eta\, \nabla L(w)$"
+
+OPTIMIZER_TITLES = {
+    "sgd": "SGD",
+    "momentum": "Momentum",
+    "nesterov": "Nesterov",
+    "adagrad": "AdaGrad",
+    "rmsprop": "RMSprop",
+    "adam": "Adam",
+    "adamw": "AdamW",
+    "lion": "Lion",
+}
+HYPER_LABELS = {
+    "momentum": "Momentum",
+    "dampening": "Dampening",
+    "weight_decay": "Weight decay",
+    "nesterov": "Nesterov",
+    "lr_decay": "η decay",
+    "initial_accumulator_value": "Initial accumulator",
+    "eps": "ε",
+    "alpha": "α (smoothing)",
+    "centered": "Centered",
+    "amsgrad": "AMSGrad",
+}
+
+LR_MIN, LR_MAX = 1e-6, 10.0  # what η may be (typed, or a landscape's own default)
+SLIDER_MIN = 1e-4  # the slider spans 1e-4 … 10; smaller η pin it to its left end
+
+
+def optimizer_title(name):
+    return OPTIMIZER_TITLES.get(name, name)
+
+
+def fmt(value, digits=4):
+    """A number as the status prints it (the Play animation formats the same way in JS)."""
+    if not np.isfinite(value):
+        return "—"
+    if value == 0:
+        return "0"
+    return f"{value:.{digits}g}".replace("e-0", "e-").replace("e+0", "e").replace("e+", "e")
+
+
+
+def status_entry(label, color, k, point, loss, grad_norm, diverged_at):
+    """One racer's status line (HTML). PLAY_JS builds exactly the same line in the browser."""
+    head = (
+        f"<span style='color:{color}'>&#9679;</span> <b>{html.escape(label)}</b> "
+        f"&middot; step <b>{k}</b>"
+    )
+    if 0 <= diverged_at <= k:
+        return (
+            f"<div>{head} &middot; <b class='downhill-warning'>diverged at step "
+            f"{diverged_at}</b>: it ran off to infinity</div>"
+        )
+    return (
+        f"<div>{head} &middot; (x, y) = ({fmt(point[0])}, {fmt(point[1])}) &middot; "
+        f"loss <b>{fmt(loss)}</b> &middot; |∇L| {fmt(grad_norm)}</div>"
+    )
+
+
+STATUS_CSS = f"""
+.downhill-status {{ font-size: 15px; line-height: 1.6; color: {theme.TEXT_COLOR};
+  font-variant-numeric: tabular-nums; }}
+.downhill-warning {{ color: #b3261e; }}
+"""
+MESSAGE_CSS = """
+.downhill-message { color: #b3261e; font-size: 14px; font-weight: 600; }
+"""
+
+
+class NamedHTML(text_only_html()):
+    """An HTML pane whose Bokeh model carries a stable `name` (a test handle, app/README.md).
+
+    The status changes on every tap, step and η change, so it is an HTML pane rather than a
+    Bokeh Div: BokehJS (3.10) answers any change to a Div by re-rendering it and laying out
+    the whole page again (MarkupView.rerender → compute_layout of the layout root, which
+    measures every figure anew), while Panel's HTML view only replaces its innerHTML. The
+    model's `text` is the HTML, escaped (Panel's HTML model unescapes it in the browser).
+    A new status sends only its text (app/upstream_patches.py, "text-only pane updates").
+    """
+
+    model_name = param.String(default="", doc="The Bokeh model's name")
+
+    priority = False  # never chosen by pn.panel() for an arbitrary object
+    _rename = {"model_name": None}
+
+    def _get_model(self, doc, root=None, parent=None, comm=None):
+        model = super()._get_model(doc, root, parent, comm)
+        model.name = self.model_name
+        return model
+
+
+
+class DescentView(DescentFigures):
+    """The figures, widgets and layout of GradientDescent (a mixin: the lesson's parameters
+    and callbacks are GradientDescent's)."""
+
+    # ------------------------------------------------------------------- controls
+
+    def _build_controls(self):
+        self.landscape_select = pn.widgets.Select.from_param(
+            self.param.landscape, label="Landscape",
+            options={landscapes.get(n).title: n for n in landscapes.names()},
+            sizing_mode="stretch_width",
+        )
+        self.optimizer_select = pn.widgets.Select.from_param(
+            self.param.optimizer, label="Optimizer",
+            options={optimizer_title(n): n for n in optimizers.names()},
+            sizing_mode="stretch_width",
+        )
+        self.lr_slider = log_slider(
+            self, "learning_rate", "Learning rate", SLIDER_MIN, LR_MAX, step=0.01,
+            sizing_mode="stretch_width",
+        )
+        self.lr_input = pn.widgets.FloatInput(
+            label="Type η", value=self.learning_rate, step=0.01, sizing_mode="stretch_width"
+        )
+        self.lr_input.param.watch(self._on_typed_lr, "value")
+        self.param.watch(self._sync_typed_lr, "learning_rate")
+        self.message = pn.pane.HTML("", stylesheets=[MESSAGE_CSS], margin=(0, 10),
+                                    sizing_mode="stretch_width")
+        self.step_button = pn.widgets.Button(label="Step downhill", color="primary",
+                                             width=130, margin=(5, 4, 5, 10))
+        self.play_button = pn.widgets.Button(label="Play", color="success", width=66,
+                                             margin=(5, 4))
+        self.reset_button = pn.widgets.Button(label="Reset", width=66, margin=(5, 4))
+        self.speed_slider = pn.widgets.IntSlider.from_param(
+            self.param.speed, label="Speed (steps/s)", sizing_mode="stretch_width"
+        )
+        self.steps_slider = pn.widgets.IntSlider.from_param(
+            self.param.steps, label="Steps", sizing_mode="stretch_width"
+        )
+        # Step downhill sets this hidden input in the browser: one change per click, so the
+        # server may answer it at once instead of after Panel's 50 ms debounce.
+        self.shown_input = answer_drags_at_once(pn.widgets.IntInput.from_param(
+            self.param.shown, label="Steps shown", visible=False
+        ))
+        self.race_choice = pn.widgets.MultiChoice(
+            label="Race against (same η)", options={}, max_items=MAX_RACERS - 1,
+            sizing_mode="stretch_width",
+        )
+        self._update_race_options()
+        self.race_choice.param.watch(self._on_race_choice, "value")
+        self.hyper_box = pn.GridBox(ncols=2, sizing_mode="stretch_width")
+        self._build_hyper_widgets()
+        self.status = NamedHTML("", model_name="landscape-status", stylesheets=[STATUS_CSS],
+                                sizing_mode="stretch_width", margin=(5, 10))
+        self.landscape_info = pn.pane.HTML("", sizing_mode="stretch_width", margin=(0, 10),
+                                           stylesheets=[STATUS_CSS])
+
+        js_args = dict(
+            traj=self.trajectory_source, paths=self.path_sources, losses=self.loss_sources,
+            arrow=self.arrow_source, status=self.status, shown=self.shown_input,
+            play=self.play_button, speed=self.speed_slider,
+        )
+        # All three buttons act in the browser and talk to the server through `shown` alone,
+        # so a step pressed right after a pause can never overtake the pause's position.
+        self.play_button.js_on_click(args=js_args, code=PLAY_JS)
+        self.step_button.js_on_click(args=js_args, code=STEP_JS)
+        self.reset_button.js_on_click(args=js_args, code=RESET_JS)
+
+    def _build_hyper_widgets(self):
+        """Widgets for the chosen optimizer's hyperparameters, from optimizers.get's defaults."""
+        defaults = optimizers.get(self.optimizer).hyper
+        values = {**defaults, **self.hyperparameters}
+        widgets = []
+        for key, value in values.items():
+            if key == "lr":
+                continue
+            if key == "betas":
+                for i, beta in enumerate(value):
+                    widget = pn.widgets.FloatInput(
+                        label=f"β{'₁₂'[i]}", value=float(beta), step=0.001, start=0.0,
+                        end=0.9999, width=125,
+                    )
+                    widget.param.watch(self._on_hyper_edit, "value")
+                    widget._downhill_key = ("betas", i)
+                    widgets.append(widget)
+            elif isinstance(value, bool):
+                widget = pn.widgets.Checkbox(label=HYPER_LABELS.get(key, key), value=value,
+                                             width=125, margin=(18, 10, 5, 10))
+                widget.param.watch(self._on_hyper_edit, "value")
+                widget._downhill_key = (key, None)
+                widgets.append(widget)
+            else:
+                widget = pn.widgets.FloatInput(
+                    label=HYPER_LABELS.get(key, key), value=float(value),
+                    step=0.01 if key != "eps" else 1e-8, start=0.0, width=125,
+                )
+                widget.param.watch(self._on_hyper_edit, "value")
+                widget._downhill_key = (key, None)
+                widgets.append(widget)
+        self.hyper_widgets = widgets
+        self.hyper_box.objects = widgets
+
+    # ------------------------------------------------------------------- layout
+
+    def _build_layout(self):
+        buttons = pn.Row(self.step_button, self.play_button, self.reset_button)
+        controls = pn.Column(
+            self.lr_slider,
+            self.lr_input,
+            self.message,
+            buttons,
+            self.speed_slider,
+            self.steps_slider,
+            self.landscape_select,
+            self.optimizer_select,
+            self.hyper_box,
+            self.race_choice,
+            self.shown_input,
+            width=theme.CONTROLS_WIDTH,
+        )
+        explanation = pn.Column(
+            pn.pane.Markdown(INTRO, sizing_mode="stretch_width", margin=(0, 10),
+                             styles=theme.TEXT_STYLE),
+            pn.Row(
+                pn.pane.LaTeX(FORMULA, styles={"font-size": "1.15em"}, margin=(0, 10)),
+                self.landscape_formula,
+            ),
+            self.landscape_info,
+            sizing_mode="stretch_width",
+        )
+        side = pn.Column(
+            self.status,
+            self.loss_figure,
+            explanation,
+            sizing_mode="stretch_width",
+            min_width=theme.SIDE_FIGURE_WIDTH,
+        )
+        # The row wraps (theme.responsive): on a laptop the three columns stand side by side,
+        # on a projector the status, loss plot and text go below the map, and on a phone the
+        # map comes first, then the controls (η and the buttons right below it).
+        return theme.responsive(pn.Row(
+            controls, self.landscape_figure, side, sizing_mode="stretch_width",
+        ))
+
+    @property
+    def landscape_formula(self):
+        if not hasattr(self, "_landscape_formula"):
+            self._landscape_formula = pn.pane.LaTeX("", styles={"font-size": "1.05em"},
+                                                    margin=(0, 10))
+        return self._landscape_formula
+
