@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.servers import terminate
 from benchmarks.wsclient import BokehSession
 
 TITLE = "Sessions: load and leaks (websocket client, no browser)"
@@ -223,15 +224,6 @@ def _start_downhill(*extra):
     raise RuntimeError("downhill did not start")
 
 
-def _stop(proc):
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 def _settled_rss(process, seconds=30.0, at_least=4.0):
     """The server's RSS and thread count once the discarded sessions are gone: the server
     runs with `--session-lifetime 1` (a closed session is freed within ~1.5 s); wait at least
@@ -266,7 +258,7 @@ def run(repeats=1):
         rows.append(dict(name="load: reply latency p95", seconds=result.percentile(95),
                          target_s=None, ok=None, note=""))
     finally:
-        _stop(proc)
+        terminate(proc)
 
     proc, url = _start_downhill("--session-lifetime", "1")
     try:
@@ -288,7 +280,7 @@ def run(repeats=1):
                  + f"; {len(errors)} errors",
         ))
     finally:
-        _stop(proc)
+        terminate(proc)
     return rows
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psutil
 
-from benchmarks.servers import wait_until_up
+from benchmarks.servers import terminate, wait_until_up
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY_CONFIG = ROOT / "deploy" / "nginx.conf"
@@ -103,16 +103,7 @@ class Nginx:
     def stop(self):
         """SIGTERM to the master (nginx's fast shutdown stops its workers); then make sure,
         worker by PID."""
-        workers = self.processes()[1:]
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        _gone, alive = psutil.wait_procs(workers, timeout=10)
-        for worker in alive:
-            worker.kill()
+        terminate(self.proc, self.processes()[1:])
 
     def __enter__(self):
         return self

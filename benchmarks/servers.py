@@ -121,18 +121,24 @@ class Server:
                 child.terminate()
             except psutil.NoSuchProcess:
                 pass
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        _gone, alive = psutil.wait_procs(children, timeout=10)
-        for child in alive:
-            child.kill()
+        terminate(self.proc, children)
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def terminate(proc, others=()):
+    """SIGTERM `proc` (a Popen) and wait for it (SIGKILL after 15 s), then make sure each of
+    `others` (psutil processes: its workers) is gone, killing what is left after 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    _gone, alive = psutil.wait_procs(list(others), timeout=10)
+    for other in alive:
+        other.kill()

@@ -17,6 +17,8 @@ from urllib.parse import urlparse
 
 import pytest
 
+from benchmarks.servers import terminate
+
 CHROMIUM = shutil.which("chromium") or shutil.which("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -115,12 +117,7 @@ def start_server(command, port, env=None):
 
 
 def stop_server(proc):
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    terminate(proc)
     if getattr(proc, "log", None) is not None:
         proc.log.close()
 
