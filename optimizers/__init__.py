@@ -19,12 +19,14 @@
     trail = optimizers.trace(landscape, opt, start, steps=30)   # one run with every state:
     trail.points (= descend's, bitwise), trail.states, trail.report(k)   # inside step k → k+1
     optimizers.inspect_step(landscape, opt, start, k)     # that StepReport, replaying k+1 steps
+    optimizers.score_guess(before, truth, guess)          # predict-then-reveal (quiz.py)
 """
 
 from . import schedules
 from .core import Optimizer, clip_by_norm, get, names
 from .descent import DIVERGENCE_WIDTHS, Endpoints, Run, descend, endpoints, minibatches
 from .inspection import GRADIENT_FLAT, Quantity, StepReport, Trace, inspect_step, trace
+from .quiz import GuessScore, running_score, score_guess
 from .rules import AdagradState, AdamState, LionState, RMSpropState, SGDState
 
 __all__ = [
@@ -33,6 +35,7 @@ __all__ = [
     "AdagradState",
     "AdamState",
     "Endpoints",
+    "GuessScore",
     "LionState",
     "Optimizer",
     "Quantity",
@@ -48,6 +51,8 @@ __all__ = [
     "inspect_step",
     "minibatches",
     "names",
+    "running_score",
     "schedules",
+    "score_guess",
     "trace",
 ]
