@@ -41,7 +41,7 @@ import numpy as np
 
 from . import rules
 from .core import Optimizer, _clipped
-from .descent import _prepared
+from .descent import _axis_bounds, _prepared
 
 GRADIENT_FLAT = 1e-6  # |∇L| below this: the run stands on flat ground (a minimum, saddle, ...)
 
@@ -104,6 +104,7 @@ class StepReport:
     updated: NamedTuple = field(repr=False)  # its state after the step (t = k + 1)
     diverged_at: int = -1          # the run's divergence step, −1 = none traced
     stationary: str = ""           # at |∇L| < GRADIENT_FLAT: "minimum", "saddle" or "flat"
+    display_width: float = float("nan")  # the landscape's widest display span (its bounds)
 
     @property
     def diverged(self):
@@ -285,6 +286,7 @@ def _report(trail, k):
         quantities=(lr_row, gradient_row, *rows, *common_tail),
         state=state, updated=updated, diverged_at=trail.diverged_at,
         stationary=_stationary(trail.landscape, w, full[0]),
+        display_width=float(np.max(np.diff(_axis_bounds(trail.landscape), axis=1))),
     )
     return report
 
