@@ -349,7 +349,8 @@ def _rule_rows(name, update, hyper, lr, w, g, state, updated):
         if mu == 0:
             if decay_rows:
                 return decay_rows, (_ratio(lr * decayed, g), rf"\eta\,{gt}/g_k"), nan
-            return (), (np.where(g != 0, lr, np.nan), r"\eta"), nan  # η itself, unrounded
+            usable = np.isfinite(g) & (g != 0)
+            return (), (np.where(usable, lr, np.nan), r"\eta"), nan  # η itself, unrounded
         b = updated.momentum_buffer[0]
         first = rf"b_1 = {gt}" if state.t == 0 else None
         velocity = Quantity(

@@ -278,6 +278,8 @@ def test_a_diverged_step_reports_nan_never_inf(name):
     assert np.isfinite(trail.report(0).point).all()
     assert np.isnan(trail.report(0).next_point).all() and np.isnan(trail.report(0).delta).all()
     assert np.isnan(trail.report(1).point).all()
+    after = trail.report(4)  # nothing left to measure: every rate is NaN too
+    assert np.isnan(after.effective_lr).all() and np.isnan(after.rule_lr).all()
 
 
 class Cliff:
