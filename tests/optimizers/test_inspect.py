@@ -337,3 +337,19 @@ def test_every_row_has_a_formula_and_a_label():
         for row in report.quantities:
             assert row.formula and row.label
             assert row.value.shape in ((), (2,))
+
+
+@pytest.mark.parametrize("module", ["inspection", "quiz"])
+def test_imports_only_numpy_and_the_standard_library(module):
+    import ast
+    import importlib
+    import sys
+    from pathlib import Path
+
+    source = Path(importlib.import_module(f"optimizers.{module}").__file__).read_text()
+    tree = ast.parse(source)
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree)
+                if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree)
+                 if isinstance(node, ast.ImportFrom) and node.module and not node.level}
+    assert imported - sys.stdlib_module_names <= {"numpy"}
