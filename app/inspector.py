@@ -27,9 +27,11 @@ from app.narration import TITLES
 
 ARROW_COLUMNS = ("x0", "y0", "x1", "y1")
 
+# The size is the host's, so presentation mode (app/presenting.py: the LaTeX panes' 24 px under
+# the class downhill-presenting) enlarges the whole table.
 INSPECTOR_CSS = f"""
-:host {{ max-width: calc(100cqw - 20px); overflow-x: auto; }}
-.downhill-inspector {{ font-family: {theme.FONT}; color: {theme.TEXT_COLOR}; font-size: 15px;
+:host {{ max-width: calc(100cqw - 20px); overflow-x: auto; font-size: 15px; }}
+.downhill-inspector {{ font-family: {theme.FONT}; color: {theme.TEXT_COLOR};
   line-height: 1.35; font-variant-numeric: tabular-nums; }}
 .downhill-inspector .inspector-head {{ font-weight: 600; margin: 0 0 4px 0; }}
 .downhill-inspector .inspector-warning {{ color: #b3261e; }}

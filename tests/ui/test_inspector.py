@@ -72,15 +72,31 @@ def test_on_a_phone_the_table_fits_and_reads(browser, inspector_url):
         sideways = page.evaluate(
             "document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert sideways <= 0
-        smallest = page.evaluate("""() => {
-            const cells = [];
-            const walk = root => root.querySelectorAll('*').forEach(el => {
-                if (el.shadowRoot) walk(el.shadowRoot);
-                if (el.matches('td.number, th, .inspector-head')) cells.push(el);
-            });
-            walk(document);
-            return Math.min(...cells.map(el => parseFloat(getComputedStyle(el).fontSize)));
-        }""")
-        assert smallest >= 14
+        assert _smallest_table_text(page) >= 14
+    finally:
+        context.close()
+
+
+def _smallest_table_text(page):
+    return page.evaluate("""() => {
+        const cells = [];
+        const walk = root => root.querySelectorAll('*').forEach(el => {
+            if (el.shadowRoot) walk(el.shadowRoot);
+            if (el.matches('td.number, th, .inspector-head')) cells.push(el);
+        });
+        walk(document);
+        return Math.min(...cells.map(el => parseFloat(getComputedStyle(el).fontSize)));
+    }""")
+
+
+def test_presentation_mode_enlarges_the_table(browser, inspector_url):
+    context = browser.new_context(viewport={"width": 1024, "height": 768})
+    try:
+        page = context.new_page()
+        _open(page, f"{inspector_url}?optimizer=momentum&k=4&present=1")
+        expect(page.locator("td.rule .katex").first).to_be_visible()
+        assert _smallest_table_text(page) >= 24
+        assert page.evaluate("document.documentElement.scrollWidth "
+                             "- document.documentElement.clientWidth") <= 0
     finally:
         context.close()
