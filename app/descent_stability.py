@@ -448,26 +448,24 @@ class StabilityPanel(param.Parameterized):
             text = html.escape(line)
         else:
             x, y = lesson.surface.minima[0]
-            where = "the red tick on the slider" if percent is not None else \
-                "beyond the slider's range"
-            text = (f"<span class='tick'></span><b>η* = 2/λmax = {critical:.4f}</b> at the "
-                    f"minimum ({fmt(x, 3)}, {fmt(y, 3)}), {where}: above it, plain descent "
-                    f"from near the minimum oscillates outward and diverges.")
+            where = " (red tick)" if percent is not None else " (beyond the slider's range)"
+            text = (f"<span class='tick'></span><b>η* = 2/λmax = {critical:.4f}</b>{where} at "
+                    f"the minimum ({fmt(x, 3)}, {fmt(y, 3)}): above it, descent from near the "
+                    f"minimum oscillates outward and diverges.")
         text += " " + self.curvature_here()
         self.critical.object = f"<div class='downhill-critical'>{text}</div>"
 
     def curvature_here(self):
         """λmax at the start point, in words."""
         x, y = self.lesson.start
+        where = f"λmax at the start ({fmt(x, 3)}, {fmt(y, 3)})"
         try:
             curvature = basins.max_curvature(self.lesson.surface, (x, y))
         except ValueError:
-            return f"λmax at the start ({fmt(x, 3)}, {fmt(y, 3)}) is not finite."
+            return f"{where} is not finite."
         if curvature > 0:
-            return (f"At the start ({fmt(x, 3)}, {fmt(y, 3)}): λmax = {fmt(curvature)}, "
-                    f"2/λmax = {fmt(2 / curvature)}.")
-        return (f"At the start ({fmt(x, 3)}, {fmt(y, 3)}): λmax = {fmt(curvature)}, "
-                "no curvature limit there.")
+            return f"{where}: {fmt(curvature)} (2/λmax = {fmt(2 / curvature)})."
+        return f"{where}: {fmt(curvature)}, no curvature limit there."
 
     # ------------------------------------------------------------------ the sweep
 

@@ -250,7 +250,7 @@ def test_the_curvature_at_the_start_follows_the_start():
     lesson = GradientDescent(landscape="himmelblau")
     lesson.place_start(0.0, 0.0)
     expected = basins.max_curvature(landscapes.get("himmelblau"), (0.0, 0.0))
-    assert f"At the start (0, 0): λmax = {descent_stability.fmt(expected)}" in (
+    assert f"λmax at the start (0, 0): {descent_stability.fmt(expected)}" in (
         lesson.stability.critical.object)
 
 
