@@ -31,6 +31,7 @@ from app.descent_figures import (  # noqa: F401  (lesson 2's names, for tests an
     snapped_loss_range,
 )
 from app.descent_js import FMT_JS  # noqa: F401  (the browser's fmt; tests compare it with fmt)
+from app.descent_stability import StabilityPanel
 from app.descent_view import (  # noqa: F401  (lesson 2's names, for tests and lessons)
     LR_MAX,
     LR_MIN,
@@ -99,6 +100,9 @@ class GradientDescent(DescentView, pn.viewable.Viewer):
             ["learning_rate", "hyperparameters", "racers", "start", "steps"],
         )
         self.param.watch(self._on_shown, "shown")
+        # issue 15: basin map, critical η, η sweep (app/descent_stability.py); built after the
+        # lesson's own watchers, so a new landscape has reset η before the map asks for it
+        self.stability = StabilityPanel(self)
         self._layout = self._build_layout()
 
     # ------------------------------------------------------------------- public actions

@@ -91,6 +91,7 @@ STATUS_CSS = f"""
   font-variant-numeric: tabular-nums; }}
 .downhill-warning {{ color: #b3261e; }}
 """
+FULL_LINE_CSS = ":host { flex: 1 1 100% !important; }"
 MESSAGE_CSS = """
 .downhill-message { color: #b3261e; font-size: 14px; font-weight: 600; }
 """
@@ -228,6 +229,7 @@ class DescentView(DescentFigures):
         controls = pn.Column(
             self.lr_slider,
             self.lr_input,
+            self.stability.critical,  # issue 15: η* = 2/λmax (its tick is on the slider)
             self.message,
             buttons,
             self.speed_slider,
@@ -236,6 +238,7 @@ class DescentView(DescentFigures):
             self.optimizer_select,
             self.hyper_box,
             self.race_choice,
+            self.stability.controls,  # issue 15: the basin map's toggle, presets and key
             self.shown_input,
             width=theme.CONTROLS_WIDTH,
         )
@@ -259,8 +262,11 @@ class DescentView(DescentFigures):
         # The row wraps (theme.responsive): on a laptop the three columns stand side by side,
         # on a projector the status, loss plot and text go below the map, and on a phone the
         # map comes first, then the controls (η and the buttons right below it).
+        # issue 15: the learning-rate sweep takes a line of its own below (FULL_LINE_CSS)
+        self.stability.view.stylesheets = [*self.stability.view.stylesheets, FULL_LINE_CSS]
         return theme.responsive(pn.Row(
-            controls, self.landscape_figure, side, sizing_mode="stretch_width",
+            controls, self.landscape_figure, side, self.stability.view,
+            sizing_mode="stretch_width",
         ))
 
     @property
