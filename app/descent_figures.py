@@ -151,19 +151,12 @@ def function_picture(text, bounds):
               for low, high in chosen.bounds)
     _check_finite(chosen, xs, ys)
     xs, ys, grid = picture_grid(chosen.bounds)
-    values = _check_finite(chosen, xs, ys)
-    large = np.abs(values) > TOO_LARGE
-    if large.any():
-        row, column = np.unravel_index(np.argmax(np.abs(values)), values.shape)
-        raise FunctionError(
-            f"f reaches {_short(values[row, column])} at (x, y) = ({_short(xs[column])}, "
-            f"{_short(ys[row])}), too large to draw (|f| ≤ {TOO_LARGE:.0e}): narrow the domain "
-            "or scale f down.")
-    return _picture(chosen, xs, ys, values)
+    return _picture(chosen, xs, ys, _check_finite(chosen, xs, ys))
 
 
 def _check_finite(chosen, xs, ys):
-    """f over the grid xs × ys; FunctionError naming the first point where it is not finite."""
+    """f over the grid xs × ys; FunctionError naming the first point where it is not finite
+    (or too large to colour)."""
     with np.errstate(all="ignore"):
         values = np.asarray(chosen.loss(np.stack(np.meshgrid(xs, ys), axis=-1)), dtype=float)
     bad = ~np.isfinite(values)
@@ -174,6 +167,12 @@ def _check_finite(chosen, xs, ys):
             f"f is not finite at {where}{_culprit(chosen, (row, column))}. Choose a domain "
             "where f is defined everywhere (e.g. x from 0.1 for log(x), sqrt(x) or 1/x), or "
             "change f.")
+    if (np.abs(values) > TOO_LARGE).any():
+        row, column = np.unravel_index(np.argmax(np.abs(values)), values.shape)
+        raise FunctionError(
+            f"f reaches {_short(values[row, column])} at (x, y) = ({_short(xs[column])}, "
+            f"{_short(ys[row])}), too large to draw (|f| ≤ {TOO_LARGE:.0e}): narrow the domain "
+            "or scale f down.")
     return values
 
 
