@@ -97,7 +97,7 @@ STATUS_CSS = f"""
 """
 YOUR_FUNCTION = "Your function"  # the Landscape picker's entry for the typed f(x, y)
 FUNCTION_LABEL = "Your function f(x, y)"
-DOMAIN_TITLE = "<div class='downhill-status'>Domain (x from, x to, y from, y to)</div>"
+DOMAIN_TITLE = "<div class='downhill-status'>Domain of f</div>"
 DOMAIN_INPUT_CSS = ":host { --font-size: 14px; }"
 MESSAGE_CSS = """
 .downhill-message { color: #b3261e; font-size: 14px; font-weight: 600; }
@@ -208,8 +208,8 @@ class DescentView(DescentFigures):
         )
         self.function_input.param.watch(lambda _event: self.draw_function(), "enter_pressed")
         self.domain_inputs = [
-            pn.widgets.FloatInput(label=label, value=float(value), step=0.5, width=62,
-                                  margin=(5, 3), stylesheets=[DOMAIN_INPUT_CSS])
+            pn.widgets.FloatInput(label=label, value=float(value), step=0.5, width=66,
+                                  margin=(5, 2), stylesheets=[DOMAIN_INPUT_CSS])
             for label, value in zip(DOMAIN_LABELS, self.domain, strict=True)
         ]
         for box in self.domain_inputs:
