@@ -206,6 +206,9 @@ class DescentView(DescentFigures):
             label=FUNCTION_LABEL, value=self.function, max_length=circuits.MAX_LENGTH,
             placeholder="e.g. sin(x)*cos(y) + 0.1*(x**2 + y**2)", sizing_mode="stretch_width",
         )
+        # One change per Enter (or per domain number): answered at once, not 50 ms later, so a
+        # message for bad input is on screen within a frame or two of the key.
+        answer_drags_at_once(self.function_input)
         self.function_input.param.watch(lambda _event: self.draw_function(), "enter_pressed")
         self.domain_inputs = [
             pn.widgets.FloatInput(label=label, value=float(value), step=0.5, width=66,
@@ -213,6 +216,7 @@ class DescentView(DescentFigures):
             for label, value in zip(DOMAIN_LABELS, self.domain, strict=True)
         ]
         for box in self.domain_inputs:
+            answer_drags_at_once(box)
             box.param.watch(self._on_domain_typed, "value")
         self.draw_function_button = pn.widgets.Button(label="Draw f", color="primary",
                                                       width=80, margin=(5, 4, 5, 10))

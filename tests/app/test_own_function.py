@@ -402,3 +402,19 @@ def test_a_served_page_with_each_hostile_fn_loads_lesson_2_without_a_server_erro
             assert start == [4.0, 3.0], kind
     errors = [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
     assert errors == []
+
+
+def test_hide_function_hides_the_box_the_domain_and_its_buttons():
+    lecture, _lazy = lecture_page("tab=descent&hide=function")
+    lesson = lecture.built("descent")
+    assert not lesson.function_box.visible
+    assert lesson.landscape_select.visible  # the picker stays
+
+
+def test_switching_to_a_registered_landscape_writes_no_fn_or_dom_into_the_link():
+    lecture, _lazy = lecture_page("tab=descent&fn=x*y&dom=-1,1,-1,1")
+    lesson = lecture.built("descent")
+    assert "fn=x%2Ay" in lecture.share.query and "dom=-1,1,-1,1" in lecture.share.query
+    lesson.landscape_select.value = "booth"
+    assert lecture.share.query == "tab=descent&landscape=booth"
+    assert lesson.function == "" and lesson.settings() == {"landscape": "booth"}

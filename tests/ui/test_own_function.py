@@ -123,3 +123,14 @@ def test_a_link_with_fn_and_dom_opens_the_function_and_lesson_3_opens_it_as_a_ci
     assert "x" in labels and "y" in labels
     expect(page).to_have_url(re.compile(r"tab=backprop.*expr=x"))
     assert page.recorder.console_errors == []
+
+
+def test_play_into_where_f_is_undefined_says_diverged(page, server_url):
+    # f = log(x) + y²: from x = 0.6 with η = 1 the first step lands at x = 0.6 − 1/0.6 < 0.
+    page.goto(server_url + "?tab=descent&fn=log(x)%2By**2&dom=0.5,5,-2,2&start=0.6,1&lr=1")
+    wait_for_models(page, NAMES)
+    wait_for_data(page, "landscape-trajectory", "isNaN(d.x0[1])")
+    page.get_by_role("button", name="Play").click()
+    wait_for_status(page, "diverged at step 1")
+    wait_for_status(page, "its loss became infinite or undefined")
+    assert page.recorder.console_errors == []
