@@ -47,6 +47,7 @@ LANDSCAPE_BESIDE = {0: 24, theme.NARROW: theme.CONTROLS_WIDTH + 30,
 LANDSCAPE_ORDER_CSS = (f"@container downhill-lesson (max-width: {theme.NARROW - 1}px) "
                        "{ :host { order: -1; } }")
 
+TITLE_CHARS = 36  # the longest map title that fits a phone's 390 px
 GRID = 160  # heatmap cells per side: sharp at 500 px, about 100 kB as float32
 
 
@@ -371,7 +372,10 @@ class DescentFigures:
             self.landscape_figure.x_range.update(start=xmin, end=xmax)
             self.landscape_figure.y_range.update(start=ymin, end=ymax)
             self._size_landscape(xmax - xmin, ymax - ymin)
-            self.landscape_figure.title.text = f"{chosen.title}"
+            # A canvas title does not wrap: a long typed f would run off a phone's map (the
+            # box above and the formula beside the map show it whole).
+            self.landscape_figure.title.text = (
+                chosen.title if len(chosen.title) <= TITLE_CHARS else "Your function f(x, y)")
             self.minima_source.data = {"x": chosen.minima[:, 0], "y": chosen.minima[:, 1]}
             for item in self.landscape_figure.legend.items:
                 if item.renderers[0] is self.minima_renderer:

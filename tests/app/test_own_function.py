@@ -418,3 +418,13 @@ def test_switching_to_a_registered_landscape_writes_no_fn_or_dom_into_the_link()
     lesson.landscape_select.value = "booth"
     assert lecture.share.query == "tab=descent&landscape=booth"
     assert lesson.function == "" and lesson.settings() == {"landscape": "booth"}
+
+
+def test_a_long_function_gets_a_short_map_title_and_the_formula_beside_the_map():
+    lesson = GradientDescent()
+    type_function(lesson, "x**2 + y**2")
+    assert lesson.landscape_figure.title.text == "f(x, y) = x**2 + y**2"
+    type_function(lesson, WAVY)
+    assert lesson.landscape_figure.title.text == "Your function f(x, y)"
+    assert "sin(x) * cos(y) + 0.1 * (x**2 + y**2)" in lesson.landscape_info.object
+    assert "sin" in lesson.landscape_formula.object

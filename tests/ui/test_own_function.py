@@ -66,10 +66,9 @@ def test_typing_a_function_draws_its_contours_and_a_step_follows_its_gradient(pa
             return Math.abs(image[0][0] - expected) < 1e-5;
         }""", arg=float(expected), timeout=15_000)
     assert image_corner(page) != bowl_corner
-    title = model_property(page, "landscape-figure", "title")
-    assert page.evaluate(
+    assert page.evaluate(  # too long for a phone's map: the formula is in the text beside
         "() => Bokeh.documents[0].get_model_by_name('landscape-figure').title.text"
-    ) == "f(x, y) = sin(x) * cos(y) + 0.1 * (x**2 + y**2)", title
+    ) == "Your function f(x, y)"
     # One step from the start (4, 3) follows the exact gradient of the typed function.
     page.get_by_role("button", name="Step downhill").click()
     wait_for_data(page, "landscape-path", "d.x.length === 2")
