@@ -343,9 +343,21 @@ class GradientDescent(DescentView, pn.viewable.Viewer):
             optimizer_title(n): n for n in optimizers.names() if n != self.optimizer
         }
 
-    def _on_landscape(self, *_events):
+    def _on_landscape(self, *events):
         if self._updating:
             return
+        if self.landscape == CUSTOM:  # set in code (a notebook, another panel): checked too
+            _checked, problem = check_function(self.function, self.domain)
+            if problem:
+                self._updating = True
+                try:
+                    self.param.update(**{event.name: event.old for event in events})
+                    self._show_surface_choice()
+                finally:
+                    self._updating = False
+                self.function_message.object = (
+                    f"<div class='downhill-message'>{html.escape(problem)}</div>")
+                return
         self._updating = True
         try:
             if self.landscape != CUSTOM and self.function:

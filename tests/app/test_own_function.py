@@ -428,3 +428,20 @@ def test_a_long_function_gets_a_short_map_title_and_the_formula_beside_the_map()
     assert lesson.landscape_figure.title.text == "Your function f(x, y)"
     assert "sin(x) * cos(y) + 0.1 * (x**2 + y**2)" in lesson.landscape_info.object
     assert "sin" in lesson.landscape_formula.object
+
+
+def test_a_bad_function_or_domain_set_in_code_is_refused_like_a_typed_one():
+    lesson = GradientDescent()
+    type_function(lesson, WAVY)
+    before = view_state(lesson)
+    lesson.function = "log(x)"
+    assert "where log(x) is NaN" in message(lesson)
+    lesson.domain = (1.0, 1.0, 0.0, 1.0)
+    assert "“x to” must be larger" in message(lesson)
+    lesson.param.update(landscape="bowl", function="x**")  # a registered landscape: "" wins
+    assert (lesson.landscape, lesson.function) == ("bowl", "")
+    lesson.param.update(landscape=CUSTOM, function="")
+    assert "Type a function" in message(lesson)
+    assert lesson.landscape == "bowl" and lesson.landscape_select.value == "bowl"
+    type_function(lesson, WAVY)
+    assert view_state(lesson)[:7] == before[:7]
