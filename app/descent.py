@@ -260,6 +260,13 @@ class GradientDescent(DescentView, pn.viewable.Viewer):
         used = circuits.parse(text).variables
         self.handoff = ("backprop", {"expression": text,
                                      "inputs": {k: v for k, v in inputs.items() if k in used}})
+        if self.handoff is not None:  # no page took it (a notebook, or lesson 3 hidden)
+            self.handoff = None
+            problem = ("Lesson 3 is not on this page; in a notebook: "
+                       f"Backpropagation.from_settings({{'expression': {text!r}}}).")
+            self.function_message.object = (
+                f"<div class='downhill-message'>{html.escape(problem)}</div>")
+            return problem
         return ""
 
     def racer_names(self):

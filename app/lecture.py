@@ -387,13 +387,15 @@ class Lecture(param.Parameterized):
         self.refresh_link()
 
     def _on_handoff(self, event):
-        """A lesson asks to show (key, settings) in another lesson: set it, open its tab."""
+        """A lesson asks to show (key, settings) in another lesson: set it, open its tab, and
+        set the request back to None (a lesson hidden by the link is not opened)."""
         if not event.new or event.new[0] not in self.keys:
             return
         key, settings = event.new
         self.lesson(key).apply_settings(settings)
         if self.lazy is not None:
             self.lazy.tabs.active = self.keys.index(key)
+        event.obj.handoff = None  # taken: the lesson sees it was answered
         self.refresh_link()
 
     def _on_toggle(self, event):

@@ -445,3 +445,17 @@ def test_a_bad_function_or_domain_set_in_code_is_refused_like_a_typed_one():
     assert lesson.landscape == "bowl" and lesson.landscape_select.value == "bowl"
     type_function(lesson, WAVY)
     assert view_state(lesson)[:7] == before[:7]
+
+
+def test_open_in_lesson_3_without_a_lesson_3_on_the_page_says_so():
+    lesson = GradientDescent()  # a notebook: no lecture answers
+    type_function(lesson, "x*y")
+    lesson.open_circuit_button.clicks += 1
+    assert "Lesson 3 is not on this page" in message(lesson)
+    assert "Backpropagation.from_settings({'expression': 'x*y'})" in message(lesson)
+    assert lesson.handoff is None
+    lecture, lazy = lecture_page("tab=descent&hide=backprop")
+    hidden = lecture.built("descent")
+    type_function(hidden, "x*y")
+    hidden.open_circuit_button.clicks += 1
+    assert "Lesson 3 is not on this page" in message(hidden) and lazy.tabs.active == 1
