@@ -10,6 +10,12 @@ animation costs the server nothing until it stops and reports where.
 This file owns the lesson's state (parameters, runs), its callbacks and its lecture
 interface (app/lesson_api.py); its figures are app/descent_figures.py, its widgets and layout
 app/descent_view.py, its browser-side JavaScript app/descent_js.py.
+
+Your own function: a typed f(x, y) becomes the landscape "custom" through
+circuits.to_landscape (exact gradients from the circuit's backward pass) over a typed domain.
+`use_function(text, domain)` checks it first (parser, domain, finite over the whole grid) and
+changes nothing but the message when it fails; the picture of a typed function is cached per
+(text, domain) in a small per-process LRU (app/descent_figures.function_picture).
 """
 
 import html
@@ -19,12 +25,16 @@ import numpy as np
 import panel as pn
 import param
 
+import circuits
 import landscapes
 import optimizers
 from app import theme
+from app.backprop import INPUT_LIMIT  # lesson 3's inputs: "Open in lesson 3" keeps to them
 from app.descent_figures import (  # noqa: F401  (lesson 2's names, for tests and lessons)
     MAX_RACERS,
+    FunctionError,
     arrow_tips,
+    function_picture,
     landscape_picture,
     loss_axis_range,
     loss_for_log_axis,
@@ -33,8 +43,11 @@ from app.descent_figures import (  # noqa: F401  (lesson 2's names, for tests an
 from app.descent_js import FMT_JS  # noqa: F401  (the browser's fmt; tests compare it with fmt)
 from app.descent_stability import StabilityPanel
 from app.descent_view import (  # noqa: F401  (lesson 2's names, for tests and lessons)
+    DOMAIN_LABELS,
+    FUNCTION_LABEL,
     LR_MAX,
     LR_MIN,
+    YOUR_FUNCTION,
     DescentView,
     fmt,
     optimizer_title,
@@ -43,6 +56,64 @@ from app.descent_view import (  # noqa: F401  (lesson 2's names, for tests and l
 from app.lesson_api import changed_settings, csv_number
 
 ARROW_FRACTION = 0.14  # the −∇L arrow is this fraction of the display width long
+CUSTOM = circuits.CircuitLandscape.id  # "custom": the landscape id of a typed function
+DEFAULT_DOMAIN = (-5.0, 5.0, -5.0, 5.0)  # xmin, xmax, ymin, ymax of a typed function
+DOMAIN_LIMIT = 1000.0  # |coordinate| of a domain, as lesson 3's inputs
+MIN_DOMAIN_WIDTH = 1e-3
+DIVERGED = "it ran off to infinity"
+DIVERGED_CUSTOM = "its loss became infinite or undefined (NaN), or it ran off to infinity"
+
+
+def domain_bounds(domain):
+    """(xmin, xmax, ymin, ymax) -> ((xmin, xmax), (ymin, ymax)), as landscapes' bounds."""
+    xmin, xmax, ymin, ymax = (float(v) for v in domain)
+    return ((xmin, xmax), (ymin, ymax))
+
+
+def check_domain(domain):
+    """The domain as four floats, or a message saying which number is wrong and why."""
+    try:
+        values = tuple(domain)
+    except TypeError:
+        return None, "The domain is four numbers: x from, x to, y from, y to."
+    if len(values) != 4:
+        return None, "The domain is four numbers: x from, x to, y from, y to."
+    checked = []
+    for label, value in zip(DOMAIN_LABELS, values, strict=True):
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            return None, f"Domain: type a number for “{label}”."
+        if not math.isfinite(value):
+            return None, f"Domain: “{label}” must be a finite number."
+        if abs(value) > DOMAIN_LIMIT:
+            return None, (f"Domain: “{label}” must lie between {-DOMAIN_LIMIT:g} and "
+                          f"{DOMAIN_LIMIT:g}.")
+        checked.append(value)
+    for axis, (low, high) in zip("xy", (checked[:2], checked[2:]), strict=True):
+        if high - low < MIN_DOMAIN_WIDTH:
+            return None, (f"Domain: “{axis} to” must be larger than “{axis} from” (by at least "
+                          f"{MIN_DOMAIN_WIDTH:g}).")
+    return tuple(checked), ""
+
+
+def check_function(text, domain=DEFAULT_DOMAIN):
+    """(text, domain) ready to draw, or a message: what is wrong and where (the parser's
+    column, or the point of the domain where f is not finite). Fast for anything refused:
+    the longest text is refused before parsing, a parse error before any evaluation."""
+    if not isinstance(text, str) or not text.strip():
+        return None, "Type a function of x and y, e.g. x**2 + 3*y**2, then press Enter."
+    if len(text) > circuits.MAX_LENGTH:
+        return None, (f"f(x, y) may have at most {circuits.MAX_LENGTH} characters "
+                      f"(this one has {len(text)}).")
+    domain, problem = check_domain(domain)
+    if problem:
+        return None, problem
+    try:
+        function_picture(text, domain_bounds(domain))
+    except (circuits.ExpressionError, FunctionError) as error:
+        return None, f"f(x, y): {error}"
+    return (text, domain), ""
 
 
 def check_learning_rate(value):
@@ -67,7 +138,8 @@ class GradientDescent(DescentView, pn.viewable.Viewer):
     default start and learning rate.
     """
 
-    landscape = param.Selector(default="bowl", objects=landscapes.names(), doc="Landscape id")
+    landscape = param.Selector(default="bowl", objects=[*landscapes.names(), CUSTOM],
+                               doc="Landscape id ('custom': your function)")
     optimizer = param.Selector(default="sgd", objects=optimizers.names(), doc="Optimizer id")
     learning_rate = param.Number(default=0.1, bounds=(LR_MIN, LR_MAX), doc="Learning rate η")
     hyperparameters = param.Dict(
@@ -78,9 +150,22 @@ class GradientDescent(DescentView, pn.viewable.Viewer):
     steps = param.Integer(default=100, bounds=(1, 2000), doc="Steps computed (the budget)")
     shown = param.Integer(default=0, bounds=(0, None), doc="Steps on screen")
     speed = param.Integer(default=10, bounds=(1, 60), doc="Play speed in steps per second")
+    function = param.String(default="", doc="Your function f(x, y) when landscape is 'custom'")
+    domain = param.NumericTuple(default=DEFAULT_DOMAIN, length=4,
+                                doc="Your function's domain: xmin, xmax, ymin, ymax")
+    handoff = param.Parameter(default=None, doc=(
+        "(lesson key, settings): show these in another lesson; the lecture layer answers it "
+        "(\"Open in lesson 3\")"))
 
     def __init__(self, **params):
-        chosen = landscapes.get(params.get("landscape", self.param.landscape.default))
+        if params.get("function") and "landscape" not in params:
+            params["landscape"] = CUSTOM
+        if params.get("landscape", self.param.landscape.default) != CUSTOM:
+            params["function"] = ""
+        self._custom = None  # (function, domain) and its landscape object (see surface)
+        chosen = self._surface_for(params.get("landscape", self.param.landscape.default),
+                                   params.get("function", ""),
+                                   params.get("domain", DEFAULT_DOMAIN))
         params.setdefault("start", chosen.start)
         params.setdefault("learning_rate", chosen.lr)
         super().__init__(**params)
@@ -93,7 +178,7 @@ class GradientDescent(DescentView, pn.viewable.Viewer):
         self._build_controls()
         self._draw_landscape()
         self._recompute()
-        self.param.watch(self._on_landscape, "landscape")
+        self.param.watch(self._on_landscape, ["landscape", "function", "domain"])
         self.param.watch(self._on_optimizer, "optimizer")
         self.param.watch(
             self._on_path_change,
@@ -109,8 +194,84 @@ class GradientDescent(DescentView, pn.viewable.Viewer):
 
     @property
     def surface(self):
-        """The chosen landscape object from `landscapes`."""
-        return landscapes.get(self.landscape)
+        """The chosen landscape object: from `landscapes`, or your typed function's
+        (circuits.to_landscape over `domain`) when `landscape` is "custom"."""
+        return self._surface_for(self.landscape, self.function, self.domain)
+
+    def _surface_for(self, name, function, domain):
+        if name != CUSTOM:
+            return landscapes.get(name)
+        key = (function, tuple(float(v) for v in domain))
+        if self._custom is None or self._custom[0] != key:
+            # This session's own object: a circuit keeps the numbers of its last pass.
+            self._custom = (key, circuits.to_landscape(function, bounds=domain_bounds(domain)))
+        return self._custom[1]
+
+    def picture(self):
+        """The heatmap and contours of the chosen landscape (shared, read-only)."""
+        if self.landscape == CUSTOM:
+            return function_picture(self.function, domain_bounds(self.domain))
+        return landscape_picture(self.landscape)
+
+    def use_function(self, text, domain=None):
+        """Show your function f(x, y) = `text` over `domain` (xmin, xmax, ymin, ymax; the
+        current one when None). Returns "" when it is drawn, else the message (also shown
+        next to the box) and nothing else changes."""
+        checked, problem = check_function(text, self.domain if domain is None else domain)
+        self.function_message.object = (
+            f"<div class='downhill-message'>{html.escape(problem)}</div>" if problem else "")
+        if problem:
+            return problem
+        text, domain = checked
+        if (self.landscape, self.function, tuple(self.domain)) == (CUSTOM, text, domain):
+            return ""
+        self.param.update(function=text, domain=domain, landscape=CUSTOM)
+        return ""
+
+    def draw_function(self):
+        """"Draw f" and Enter: show the function and domain typed into the boxes."""
+        return self.use_function(self.function_input.value_input or self.function_input.value,
+                                 tuple(box.value for box in self.domain_inputs))
+
+    def choose_landscape(self, name):
+        """The Landscape picker: a registered landscape, or "custom" for the typed function."""
+        if name == CUSTOM:
+            return self.draw_function()
+        self.landscape = name
+        return ""
+
+    def open_in_backprop(self):
+        """"Open in lesson 3": ask the lecture layer to show this function as lesson 3's
+        circuit, with the inputs x, y at the current point."""
+        text = self.function
+        if not text:
+            checked, problem = check_function(
+                self.function_input.value_input or self.function_input.value,
+                tuple(box.value for box in self.domain_inputs))
+            if problem:
+                self.function_message.object = (
+                    f"<div class='downhill-message'>{html.escape(problem)}</div>")
+                return problem
+            text = checked[0]
+        self.function_message.object = ""
+        point = self.start
+        if self.runs and self.landscape == CUSTOM:
+            current = self.runs[0].points[min(int(self.shown), len(self.runs[0].points) - 1)]
+            if np.isfinite(current).all():
+                point = current
+        inputs = {name: float(np.clip(value, -INPUT_LIMIT, INPUT_LIMIT))
+                  for name, value in zip("xy", point, strict=True)}
+        used = circuits.parse(text).variables
+        self.handoff = ("backprop", {"expression": text,
+                                     "inputs": {k: v for k, v in inputs.items() if k in used}})
+        if self.handoff is not None:  # no page took it (a notebook, or lesson 3 hidden)
+            self.handoff = None
+            problem = ("Lesson 3 is not on this page; in a notebook: "
+                       f"Backpropagation.from_settings({{'expression': {text!r}}}).")
+            self.function_message.object = (
+                f"<div class='downhill-message'>{html.escape(problem)}</div>")
+            return problem
+        return ""
 
     def racer_names(self):
         """The optimizers on the map: the chosen one first, then the racers."""
@@ -193,14 +354,32 @@ class GradientDescent(DescentView, pn.viewable.Viewer):
             optimizer_title(n): n for n in optimizers.names() if n != self.optimizer
         }
 
-    def _on_landscape(self, _event):
-        chosen = self.surface
+    def _on_landscape(self, *events):
+        if self._updating:
+            return
+        if self.landscape == CUSTOM:  # set in code (a notebook, another panel): checked too
+            _checked, problem = check_function(self.function, self.domain)
+            if problem:
+                self._updating = True
+                try:
+                    self.param.update(**{event.name: event.old for event in events})
+                    self._show_surface_choice()
+                finally:
+                    self._updating = False
+                self.function_message.object = (
+                    f"<div class='downhill-message'>{html.escape(problem)}</div>")
+                return
         self._updating = True
         try:
+            if self.landscape != CUSTOM and self.function:
+                self.function = ""  # "" whenever a registered landscape is shown
+            chosen = self.surface
             self.param.update(start=chosen.start, learning_rate=chosen.lr, shown=0)
+            self._show_surface_choice()
         finally:
             self._updating = False
         self.message.object = ""
+        self.function_message.object = ""
         with pn.io.hold():
             self._draw_landscape()
             self._recompute()
@@ -265,6 +444,7 @@ class GradientDescent(DescentView, pn.viewable.Viewer):
                 data["ax0"], data["ay0"] = tips[:, 0], tips[:, 1]
             tags.append({
                 "label": self.racer_label(slot),
+                "reason": self.diverged_reason(),
                 "color": theme.RACE_COLORS[slot],
                 "diverged_at": int(run.diverged_at),
                 "name": name,
@@ -290,6 +470,9 @@ class GradientDescent(DescentView, pn.viewable.Viewer):
             self._label_racers()
             self.trajectory_source.tags = tags
             self.trajectory_source.data = data
+
+    def diverged_reason(self):
+        return DIVERGED_CUSTOM if self.landscape == CUSTOM else DIVERGED
 
     def racer_label(self, slot):
         name = self.racer_names()[slot]
@@ -334,7 +517,7 @@ class GradientDescent(DescentView, pn.viewable.Viewer):
                     lines.append(status_entry(
                         self.racer_label(slot), theme.RACE_COLORS[slot], k, run.points[k],
                         float(run.losses[k]), float(data[f"gnorm{slot}"][k]),
-                        int(run.diverged_at),
+                        int(run.diverged_at), self.diverged_reason(),
                     ))
                 else:  # an idle racer's sources stay empty; resending them costs a repaint
                     for source in (self.path_sources[slot], self.loss_sources[slot]):
@@ -355,28 +538,55 @@ class GradientDescent(DescentView, pn.viewable.Viewer):
 
     key = "descent"
     link_params = ("landscape", "optimizer", "learning_rate", "hyperparameters", "racers",
-                   "start", "steps", "shown", "speed")
+                   "start", "steps", "shown", "speed", "function", "domain")
     csv_filename = "downhill-gradient-descent.csv"
 
     @classmethod
     def from_settings(cls, settings):
+        settings = dict(settings)
+        if settings.get("landscape") == CUSTOM:
+            checked, _problem = check_function(settings.get("function", ""),
+                                               settings.get("domain", DEFAULT_DOMAIN))
+            if checked is None:  # links are checked by url_state; anything else: the default
+                for name in ("landscape", "function", "domain", "start"):
+                    settings.pop(name, None)
+        else:
+            settings.pop("function", None)
+            settings.pop("domain", None)
         lesson = cls(**{name: value for name, value in settings.items() if name != "racers"})
         if settings.get("racers"):
             lesson.race_choice.value = list(settings["racers"])
         return lesson
 
     def settings(self):
-        surface = landscapes.get(self.landscape)
+        surface = self.surface
         defaults = {"landscape": "bowl", "optimizer": "sgd", "learning_rate": surface.lr,
                     "hyperparameters": {}, "racers": [], "start": tuple(surface.start),
-                    "steps": 100, "shown": 0, "speed": 10}
-        return changed_settings(self, self.link_params, defaults)
+                    "steps": 100, "shown": 0, "speed": 10, "function": "",
+                    "domain": DEFAULT_DOMAIN}
+        settings = changed_settings(self, self.link_params, defaults)
+        if "domain" in settings:
+            settings["domain"] = tuple(float(v) for v in self.domain)
+            if self.landscape != CUSTOM:  # the boxes keep it; the view does not use it
+                del settings["domain"]
+        return settings
 
     def apply_settings(self, settings):
         landscape = settings.get("landscape", self.param.landscape.default)
         optimizer = settings.get("optimizer", self.param.optimizer.default)
-        if self.landscape != landscape:
-            self.landscape = landscape  # resets start, η and the steps shown
+        domain = tuple(settings.get("domain", DEFAULT_DOMAIN))
+        if landscape == CUSTOM:  # resets start, η and the steps shown when it is new
+            if self.use_function(settings.get("function", ""), domain):
+                landscape = self.param.landscape.default
+        if landscape != CUSTOM:
+            if self.landscape != landscape:
+                self.landscape = landscape  # resets start, η and the steps shown
+            self._updating = True
+            try:
+                self.domain = DEFAULT_DOMAIN
+            finally:
+                self._updating = False
+            self._show_surface_choice()
         if self.optimizer != optimizer:
             self.optimizer = optimizer  # resets the hyperparameters
         hyper = dict(settings.get("hyperparameters", {}))
@@ -384,7 +594,7 @@ class GradientDescent(DescentView, pn.viewable.Viewer):
             self.hyperparameters = hyper
             self._build_hyper_widgets()  # the widgets show the new values
         self.race_choice.value = list(settings.get("racers", []))
-        surface = landscapes.get(landscape)
+        surface = self.surface
         self.param.update(
             learning_rate=settings.get("learning_rate", surface.lr),
             start=tuple(settings.get("start", surface.start)),

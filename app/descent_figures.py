@@ -33,6 +33,7 @@ from bokeh.models import (
 )
 from bokeh.plotting.contour import contour_data
 
+import circuits
 import landscapes
 from app import theme
 from app.descent_js import CLIP_JS
@@ -46,6 +47,7 @@ LANDSCAPE_BESIDE = {0: 24, theme.NARROW: theme.CONTROLS_WIDTH + 30,
 LANDSCAPE_ORDER_CSS = (f"@container downhill-lesson (max-width: {theme.NARROW - 1}px) "
                        "{ :host { order: -1; } }")
 
+TITLE_CHARS = 36  # the longest map title that fits a phone's 390 px
 GRID = 160  # heatmap cells per side: sharp at 500 px, about 100 kB as float32
 
 
@@ -116,12 +118,89 @@ def landscape_picture(name):
     and per change of landscape (measured warm; logistic's 160×160 grid of data losses is the
     dearest). Only numbers and arrays are shared between sessions, never a Bokeh model."""
     chosen = landscapes.get(name)
-    (xmin, xmax), (ymin, ymax) = chosen.bounds
-    xs = xmin + (np.arange(GRID) + 0.5) * (xmax - xmin) / GRID
-    ys = ymin + (np.arange(GRID) + 0.5) * (ymax - ymin) / GRID
-    grid = np.stack(np.meshgrid(xs, ys), axis=-1)
+    xs, ys, grid = picture_grid(chosen.bounds)
     with np.errstate(all="ignore"):
         values = np.asarray(chosen.loss(grid), dtype=float)
+    return _picture(chosen, xs, ys, values)
+
+
+FUNCTION_PICTURES = 16
+"""Typed functions whose pictures a process keeps (least recently used first out): a bound,
+so students typing many functions (or a hostile client) cannot fill the server's memory."""
+TOO_LARGE = 1e30
+"""A typed function's largest |f| on the grid that the heatmap can show (float32 ends near
+3.4e38; beyond this the colours would say nothing anyway)."""
+
+
+class FunctionError(ValueError):
+    """Why a typed function cannot be drawn over its domain (what and where, for a student)."""
+
+
+@functools.lru_cache(maxsize=FUNCTION_PICTURES)
+def function_picture(text, bounds):
+    """The picture of the typed f(x, y) = `text` over `bounds` ((xmin, xmax), (ymin, ymax)),
+    as landscape_picture's, cached per (text, bounds) in a small LRU and shared read-only.
+
+    Raises circuits.ExpressionError for text the parser refuses and FunctionError where f is
+    not finite (or too large to colour) at a point of the grid, naming that point and the
+    first part of the formula that fails there. Failures are not cached.
+    """
+    chosen = circuits.to_landscape(text, bounds=bounds)
+    # First on the cells' corners, the domain's edges and the axes x = 0 and y = 0 inside
+    # it: where 1/x or log(x) blow up, which the cells' centres step around.
+    xs, ys = (np.union1d(np.linspace(low, high, GRID + 1), [0.0] if low < 0 < high else [])
+              for low, high in chosen.bounds)
+    _check_finite(chosen, xs, ys)
+    xs, ys, grid = picture_grid(chosen.bounds)
+    return _picture(chosen, xs, ys, _check_finite(chosen, xs, ys))
+
+
+def _check_finite(chosen, xs, ys):
+    """f over the grid xs × ys; FunctionError naming the first point where it is not finite
+    (or too large to colour)."""
+    with np.errstate(all="ignore"):
+        values = np.asarray(chosen.loss(np.stack(np.meshgrid(xs, ys), axis=-1)), dtype=float)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        row, column = np.unravel_index(np.argmax(bad), bad.shape)
+        where = f"(x, y) = ({_short(xs[column])}, {_short(ys[row])})"
+        raise FunctionError(
+            f"f is not finite at {where}{_culprit(chosen, (row, column))}. Choose a domain "
+            "where f is defined everywhere (e.g. x from 0.1 for log(x), sqrt(x) or 1/x), or "
+            "change f.")
+    if (np.abs(values) > TOO_LARGE).any():
+        row, column = np.unravel_index(np.argmax(np.abs(values)), values.shape)
+        raise FunctionError(
+            f"f reaches {_short(values[row, column])} at (x, y) = ({_short(xs[column])}, "
+            f"{_short(ys[row])}), too large to draw (|f| ≤ {TOO_LARGE:.0e}): narrow the domain "
+            "or scale f down.")
+    return values
+
+
+def _culprit(chosen, index):
+    """', where log(x) is NaN': the first part of the formula (in the circuit's order) whose
+    value is not finite at grid cell `index` (the loss just ran over the grid)."""
+    for node in chosen.circuit.nodes:
+        value = np.asarray(node.value)
+        if value.ndim == 2 and not np.isfinite(value[index]):
+            kind = "NaN (undefined)" if np.isnan(value[index]) else "infinite"
+            return f", where {node.text} is {kind}"
+    return ""
+
+
+def _short(value):
+    return f"{float(value):.3g}"
+
+
+def picture_grid(bounds):
+    """The heatmap's cell centres: xs, ys (GRID each) and the (GRID, GRID, 2) points."""
+    (xmin, xmax), (ymin, ymax) = bounds
+    xs = xmin + (np.arange(GRID) + 0.5) * (xmax - xmin) / GRID
+    ys = ymin + (np.arange(GRID) + 0.5) * (ymax - ymin) / GRID
+    return xs, ys, np.stack(np.meshgrid(xs, ys), axis=-1)
+
+
+def _picture(chosen, xs, ys, values):
     finite = values[np.isfinite(values)]
     if chosen.log_color:
         floor = chosen.min_value if chosen.min_value is not None else finite.min()
@@ -135,6 +214,8 @@ def landscape_picture(name):
     else:
         shown_values = values
         low, top = float(finite.min()), float(finite.max())
+        if top <= low:  # a flat f (a constant): one colour, a range the mapper can use
+            low, top = low - 0.5, low + 0.5
         levels = np.unique(np.quantile(finite, np.linspace(0.03, 0.93, 13)))
         title = "loss"
     shown_values = np.where(np.isfinite(shown_values), shown_values, top)
@@ -145,9 +226,6 @@ def landscape_picture(name):
         array.flags.writeable = False
     columns = {"xs": tuple(lines.xs), "ys": tuple(lines.ys), "levels": line_levels}
     return LandscapePicture(image, low, top, title, columns)
-
-
-
 
 
 class DescentFigures:
@@ -279,7 +357,7 @@ class DescentFigures:
     def _draw_landscape(self):
         chosen = self.surface
         (xmin, xmax), (ymin, ymax) = chosen.bounds
-        picture = landscape_picture(self.landscape)
+        picture = self.picture()
         mapper = self.log_mapper if chosen.log_color else self.linear_mapper
         mapper.update(low=picture.low, high=picture.high)
         self.colorbar.title = picture.colorbar_title
@@ -294,7 +372,10 @@ class DescentFigures:
             self.landscape_figure.x_range.update(start=xmin, end=xmax)
             self.landscape_figure.y_range.update(start=ymin, end=ymax)
             self._size_landscape(xmax - xmin, ymax - ymin)
-            self.landscape_figure.title.text = f"{chosen.title}"
+            # A canvas title does not wrap: a long typed f would run off a phone's map (the
+            # box above and the formula beside the map show it whole).
+            self.landscape_figure.title.text = (
+                chosen.title if len(chosen.title) <= TITLE_CHARS else "Your function f(x, y)")
             self.minima_source.data = {"x": chosen.minima[:, 0], "y": chosen.minima[:, 1]}
             for item in self.landscape_figure.legend.items:
                 if item.renderers[0] is self.minima_renderer:

@@ -84,7 +84,7 @@ const st = traj._downhill || (traj._downhill = {playing: false, k: 0, raf: null}
       info.label + "</b> &middot; step <b>" + k + "</b>";
     if (info.diverged_at >= 0 && info.diverged_at <= k) {
       line += " &middot; <b class='downhill-warning'>diverged at step " + info.diverged_at +
-        "</b>: it ran off to infinity</div>";
+        "</b>: " + info.reason + "</div>";
     } else {
       line += " &middot; (x, y) = (" + fmt(xs[k]) + ", " + fmt(ys[k]) + ") &middot; loss <b>" +
         fmt(d['loss' + r][k]) + "</b> &middot; |\\u2207L| " + fmt(d['gnorm' + r][k]) + "</div>";

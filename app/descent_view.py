@@ -12,6 +12,7 @@ import numpy as np
 import panel as pn
 import param
 
+import circuits
 import landscapes
 import optimizers
 from app import theme
@@ -19,6 +20,8 @@ from app.controls import answer_drags_at_once, log_slider
 from app.descent_figures import MAX_RACERS, DescentFigures
 from app.descent_js import PLAY_JS, RESET_JS, STEP_JS
 from app.upstream_patches import text_only_html
+
+DOMAIN_LABELS = ("x from", "x to", "y from", "y to")
 
 INTRO = (
     "Gradient descent repeats one move: compute the gradient ∇L (it points uphill) and step "
@@ -69,7 +72,8 @@ def fmt(value, digits=4):
 
 
 
-def status_entry(label, color, k, point, loss, grad_norm, diverged_at):
+def status_entry(label, color, k, point, loss, grad_norm, diverged_at,
+                 reason="it ran off to infinity"):
     """One racer's status line (HTML). PLAY_JS builds exactly the same line in the browser."""
     head = (
         f"<span style='color:{color}'>&#9679;</span> <b>{html.escape(label)}</b> "
@@ -78,7 +82,7 @@ def status_entry(label, color, k, point, loss, grad_norm, diverged_at):
     if 0 <= diverged_at <= k:
         return (
             f"<div>{head} &middot; <b class='downhill-warning'>diverged at step "
-            f"{diverged_at}</b>: it ran off to infinity</div>"
+            f"{diverged_at}</b>: {html.escape(reason)}</div>"
         )
     return (
         f"<div>{head} &middot; (x, y) = ({fmt(point[0])}, {fmt(point[1])}) &middot; "
@@ -92,6 +96,10 @@ STATUS_CSS = f"""
 .downhill-warning {{ color: #b3261e; }}
 """
 FULL_LINE_CSS = ":host { flex: 1 1 100% !important; }"
+YOUR_FUNCTION = "Your function"  # the Landscape picker's entry for the typed f(x, y)
+FUNCTION_LABEL = "Your function f(x, y)"
+DOMAIN_TITLE = "<div class='downhill-status'>Domain of f</div>"
+DOMAIN_INPUT_CSS = ":host { --font-size: 14px; }"
 MESSAGE_CSS = """
 .downhill-message { color: #b3261e; font-size: 14px; font-weight: 600; }
 """
@@ -127,11 +135,16 @@ class DescentView(DescentFigures):
     # ------------------------------------------------------------------- controls
 
     def _build_controls(self):
-        self.landscape_select = pn.widgets.Select.from_param(
-            self.param.landscape, label="Landscape",
-            options={landscapes.get(n).title: n for n in landscapes.names()},
+        # Not linked to the parameter: picking "Your function" draws the typed function (or
+        # says why it cannot), so the picker may have to return to what is shown.
+        self.landscape_select = pn.widgets.Select(
+            label="Landscape", value=self.landscape,
+            options={**{landscapes.get(n).title: n for n in landscapes.names()},
+                     YOUR_FUNCTION: "custom"},
             sizing_mode="stretch_width",
         )
+        self.landscape_select.param.watch(self._on_landscape_pick, "value")
+        self._build_function_controls()
         self.optimizer_select = pn.widgets.Select.from_param(
             self.param.optimizer, label="Optimizer",
             options={optimizer_title(n): n for n in optimizers.names()},
@@ -188,6 +201,67 @@ class DescentView(DescentFigures):
         self.step_button.js_on_click(args=js_args, code=STEP_JS)
         self.reset_button.js_on_click(args=js_args, code=RESET_JS)
 
+    def _build_function_controls(self):
+        """Your own function: the f(x, y) box, the domain, "Draw f", "Open in lesson 3"."""
+        self.function_input = pn.widgets.TextInput(
+            label=FUNCTION_LABEL, value=self.function, max_length=circuits.MAX_LENGTH,
+            placeholder="e.g. sin(x)*cos(y) + 0.1*(x**2 + y**2)", sizing_mode="stretch_width",
+        )
+        # One change per Enter (or per domain number): answered at once, not 50 ms later, so a
+        # message for bad input is on screen within a frame or two of the key.
+        answer_drags_at_once(self.function_input)
+        self.function_input.param.watch(lambda _event: self.draw_function(), "enter_pressed")
+        self.domain_inputs = [
+            pn.widgets.FloatInput(label=label, value=float(value), step=0.5, width=66,
+                                  margin=(5, 2), stylesheets=[DOMAIN_INPUT_CSS])
+            for label, value in zip(DOMAIN_LABELS, self.domain, strict=True)
+        ]
+        for box in self.domain_inputs:
+            answer_drags_at_once(box)
+            box.param.watch(self._on_domain_typed, "value")
+        self.draw_function_button = pn.widgets.Button(label="Draw f", color="primary",
+                                                      width=80, margin=(5, 4, 5, 10))
+        self.draw_function_button.on_click(lambda _event: self.draw_function())
+        self.open_circuit_button = pn.widgets.Button(label="Open in lesson 3", width=140,
+                                                     margin=(5, 4))
+        self.open_circuit_button.on_click(lambda _event: self.open_in_backprop())
+        self.function_message = pn.pane.HTML("", stylesheets=[MESSAGE_CSS], margin=(0, 10),
+                                             sizing_mode="stretch_width")
+        self.domain_box = pn.Row(*self.domain_inputs, margin=(0, 7))
+        self.function_box = pn.Column(
+            self.function_input,
+            pn.pane.HTML(DOMAIN_TITLE, margin=(0, 10), stylesheets=[STATUS_CSS]),
+            self.domain_box,
+            pn.Row(self.draw_function_button, self.open_circuit_button, margin=0),
+            self.function_message,
+            margin=0, sizing_mode="stretch_width",
+        )
+
+    def _on_landscape_pick(self, event):
+        if self._updating:
+            return
+        if self.choose_landscape(event.new):  # refused: the picker shows what is drawn
+            self._show_surface_choice()
+
+    def _on_domain_typed(self, _event):
+        # While your function is shown, a new domain applies at once (else on "Draw f").
+        if not self._updating and self.landscape == "custom":
+            self.use_function(self.function, tuple(box.value for box in self.domain_inputs))
+
+    def _show_surface_choice(self):
+        """The picker, the f box and the domain boxes show what is drawn (quietly)."""
+        updating, self._updating = self._updating, True
+        try:
+            self.landscape_select.value = self.landscape
+            if self.function:
+                self.function_input.param.update(value=self.function,
+                                                 value_input=self.function)
+            if self.landscape == "custom":
+                for box, value in zip(self.domain_inputs, self.domain, strict=True):
+                    box.value = float(value)
+        finally:
+            self._updating = updating
+
     def _build_hyper_widgets(self):
         """Widgets for the chosen optimizer's hyperparameters, from optimizers.get's defaults."""
         defaults = optimizers.get(self.optimizer).hyper
@@ -235,6 +309,7 @@ class DescentView(DescentFigures):
             self.speed_slider,
             self.steps_slider,
             self.landscape_select,
+            self.function_box,
             self.optimizer_select,
             self.hyper_box,
             self.race_choice,

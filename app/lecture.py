@@ -343,6 +343,8 @@ class Lecture(param.Parameterized):
             self._say(key, lesson)
 
         lesson.param.watch(changed, list(lesson.link_params))
+        if "handoff" in lesson.param:  # lesson 2's "Open in lesson 3"
+            lesson.param.watch(self._on_handoff, "handoff", onlychanged=False)
         if key == "stochastic":
             lesson.play_button.param.watch(changed, "label")  # "Play" again: it stopped
         if key == "backprop":
@@ -382,6 +384,18 @@ class Lecture(param.Parameterized):
         if self.lazy is not None and key in self.keys:
             self.lazy.tabs.active = self.keys.index(key)
         self.presets.value = PRESET_PROMPT
+        self.refresh_link()
+
+    def _on_handoff(self, event):
+        """A lesson asks to show (key, settings) in another lesson: set it, open its tab, and
+        set the request back to None (a lesson hidden by the link is not opened)."""
+        if not event.new or event.new[0] not in self.keys:
+            return
+        key, settings = event.new
+        self.lesson(key).apply_settings(settings)
+        if self.lazy is not None:
+            self.lazy.tabs.active = self.keys.index(key)
+        event.obj.handoff = None  # taken: the lesson sees it was answered
         self.refresh_link()
 
     def _on_toggle(self, event):

@@ -10,13 +10,15 @@ URL parameters (all optional; a default is never written):
 
     page         tab, present, hide
     Derivative   w, h, lr1 (1-D η), w0 (start w₀), iters
-    Gradient     landscape, optimizer, lr, hyper, race, start, steps, shown, speed
+    Gradient     landscape, optimizer, lr, hyper, race, start, steps, shown, speed, fn, dom
     Backprop     expr, inputs, upstream
     Stochastic   batch, lr4, seed, step4, follow, schedule, clip, clip_norm, start4,
                  race_lr, race_steps
 
-Complex values: `start=4,3` (x,y); `race=adam,momentum`; `hyper=momentum:0.5,nesterov:1,
-betas:0.8/0.99`; `inputs=x:-2,y:5,z:-4`; `hide=race,optimizer,backprop` (control and tab ids).
+Complex values: `fn=x**2%2B3*y**2` (your function f(x, y), URL-encoded; it replaces
+`landscape`); `dom=-5,5,-5,5` (its domain: x from, x to, y from, y to); `start=4,3` (x,y);
+`race=adam,momentum`; `hyper=momentum:0.5,nesterov:1,betas:0.8/0.99`; `inputs=x:-2,y:5,z:-4`;
+`hide=race,optimizer,backprop` (control and tab ids).
 """
 
 import math
@@ -29,7 +31,17 @@ import landscapes
 import optimizers
 from app.backprop import DEFAULT_EXPRESSION, INPUT_LIMIT
 from app.derivative import Derivative
-from app.descent import LR_MAX, LR_MIN, MAX_RACERS, GradientDescent
+from app.descent import (
+    CUSTOM,
+    DEFAULT_DOMAIN,
+    LR_MAX,
+    LR_MIN,
+    MAX_RACERS,
+    GradientDescent,
+    check_domain,
+    check_function,
+    domain_bounds,
+)
 from app.lessons import LESSONS
 from app.stochastic import LINE_FIT, PATH_TITLES, SCHEDULES, StochasticAdaptive
 
@@ -48,6 +60,7 @@ CONTROLS = {
     "race": ("descent", ("race_choice",)),
     "steps": ("descent", ("steps_slider",)),
     "speed": ("descent", ("speed_slider",)),
+    "function": ("descent", ("function_box",)),
     "preset": ("backprop", ("preset_select",)),
     "expression": ("backprop", ("expression_input", "draw_button")),
     "inputs": ("backprop", ("inputs_box", "upstream_slider")),
@@ -228,6 +241,25 @@ def format_inputs(values):
     return ",".join(f"{name}:{format_number(value)}" for name, value in values.items())
 
 
+def parse_domain(text):
+    """'xmin,xmax,ymin,ymax', checked as the domain boxes are."""
+    parts = text.split(",")
+    if len(parts) != 4:
+        raise LinkError("not four numbers xmin,xmax,ymin,ymax")
+    domain, problem = check_domain(tuple(parse_number(part) for part in parts))
+    if problem:
+        raise LinkError("not a domain with min < max inside −1000 … 1000")
+    return domain
+
+
+def parse_function(text, domain):
+    """Your function f(x, y): it must parse and be finite over its domain, as when typed."""
+    checked, problem = check_function(text, domain)
+    if problem:
+        raise LinkError("not a function of x and y that is finite over its domain")
+    return checked[0]
+
+
 def parse_expression(text):
     try:
         circuit = circuits.parse(text)
@@ -267,7 +299,7 @@ SIMPLE = {
                    _bounds(StochasticAdaptive, "race_steps")),
 }
 SPECIAL = ("tab", "present", "hide", "landscape", "optimizer", "hyper", "race", "start",
-           "expr", "inputs", "follow", "schedule", "clip", "start4")
+           "fn", "dom", "expr", "inputs", "follow", "schedule", "clip", "start4")
 NAMES = (*SPECIAL[:3], *SIMPLE, *SPECIAL[3:])
 """Every URL parameter a link may carry."""
 
@@ -336,6 +368,16 @@ def decode(query):
     landscape = read("landscape", parse_choice, landscapes.names())
     if landscape is not None:
         descent["landscape"] = landscape
+    domain = read("dom", parse_domain)
+    function = read("fn", parse_function, domain or DEFAULT_DOMAIN)
+    if function is not None:
+        if landscape is not None:
+            state.problems.append("landscape: a link shows either a landscape or fn")
+        descent.update(landscape=CUSTOM, function=function)
+        if domain is not None:
+            descent["domain"] = domain
+    elif domain is not None and "fn" not in raw:
+        state.problems.append("dom: only with fn")
     optimizer = read("optimizer", parse_choice, optimizers.names())
     if optimizer is not None:
         descent["optimizer"] = optimizer
@@ -346,8 +388,11 @@ def decode(query):
     racers = read("race", parse_racers, optimizer)
     if racers is not None:
         descent["racers"] = racers
-    surface = landscapes.get(landscape or GradientDescent.param.landscape.default)
-    start = read("start", parse_point, surface.bounds)
+    if function is not None:
+        bounds = domain_bounds(domain or DEFAULT_DOMAIN)
+    else:
+        bounds = landscapes.get(landscape or GradientDescent.param.landscape.default).bounds
+    start = read("start", parse_point, bounds)
     if start is not None:
         descent["start"] = start
 
@@ -411,9 +456,14 @@ def encode(state):
     descent = lessons.get("descent", {})
     backprop = lessons.get("backprop", {})
     stochastic = lessons.get("stochastic", {})
-    for name in ("landscape", "optimizer"):
-        if name in descent:
-            pairs.append((name, descent[name]))
+    if descent.get("landscape") == CUSTOM:
+        pairs.append(("fn", descent["function"]))
+        if "domain" in descent:
+            pairs.append(("dom", ",".join(format_number(v) for v in descent["domain"])))
+    elif "landscape" in descent:
+        pairs.append(("landscape", descent["landscape"]))
+    if "optimizer" in descent:
+        pairs.append(("optimizer", descent["optimizer"]))
     if "hyperparameters" in descent and descent["hyperparameters"]:
         pairs.append(("hyper", format_hyper(descent["hyperparameters"])))
     if descent.get("racers"):
