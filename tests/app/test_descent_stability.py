@@ -327,3 +327,23 @@ def test_sweep_points_stop_at_the_last_finite_point():
     assert run.diverged_at > 0
     points = sweep_points(run)
     assert len(points) == run.diverged_at and np.isfinite(points).all()
+
+
+def test_your_function_gets_its_own_basin_map_and_no_critical_eta():
+    """The two halves of issue 15 meet: a typed f is mapped by clusters of end points."""
+    lesson = GradientDescent()
+    panel = lesson.stability
+    panel.map_toggle.value = True
+    text = "(x**2 - 4)**2 + y**2"   # two minima, at (±2, 0); nobody told the app
+    assert lesson.use_function(text, (-4.0, 4.0, -3.0, 3.0)) == ""
+    lesson.learning_rate = 0.02   # below 2/λmax = 2/32 at (±2, 0)
+    expected = basins.basin_map(lesson.surface, lesson.optimizer, lesson.learning_rate,
+                                n=panel.grid, steps=panel.map_steps, hyper={})
+    assert np.array_equal(panel.map.labels, expected.labels)
+    assert len(expected.centres) == 2
+    assert np.allclose(sorted(expected.centres[:, 0]), [-2.0, 2.0], atol=0.05)
+    assert np.array_equal(shown_image(panel), paint(expected.labels, expected.centres))
+    assert NO_CRITICAL in panel.critical.object
+    # a preset leaves the typed function for its registered landscape
+    panel.preset_select.value = "himmelblau-basins"
+    assert (lesson.landscape, lesson.function) == ("himmelblau", "")
