@@ -16,18 +16,21 @@ rewrite the tests that assert its effect (named in each block).
 from __future__ import annotations
 
 import base64
-import gzip
 import inspect
 import itertools
 import logging
 import os
+import struct
+import sys
+import zlib
 from importlib import import_module
 from typing import NamedTuple
 
+import numpy as np
 from bokeh.core.has_props import HasProps
 from bokeh.core.property.descriptors import PropertyDescriptor
 from bokeh.core.property.wrappers import PropertyValueContainer
-from bokeh.core.serialization import BytesRep, Serializer
+from bokeh.core.serialization import BytesRep, NDArrayRep, Serializer
 from bokeh.model import Model
 from bokeh.protocol.messages.patch_doc import PatchJson
 from bokeh.server.contexts import ApplicationContext
@@ -58,6 +61,8 @@ RELIES_ON = (
             "token: 'str | None' = None) -> 'ServerSession'", "batching"),
     Private("bokeh.core.serialization:Serializer._encode_bytes",
             "(self, obj: 'bytes | memoryview') -> 'BytesRep'", "small arrays inline"),
+    Private("bokeh.core.serialization:Serializer._encode_ndarray",
+            "(self, obj: 'npt.NDArray[Any]') -> 'NDArrayRep'", "small arrays inline"),
     Private("bokeh.core.serialization:Serializer.get_ref",
             "(self, obj: 'Any') -> 'Ref | None'", "small arrays inline"),
     Private("bokeh.core.serialization:Serializer.has_ref",
@@ -211,8 +216,30 @@ def serialize_batches(pending):
 # when met. Gain: a lesson-2 η message serializes in 0.7-1.0 ms instead of 2.1 ms; a tap's 24
 # buffer frames of 30 are gone. Guarded by test_server.py::test_small_arrays_travel_inside_*
 # and ::test_a_patch_sends_models_the_browser_has_as_references_and_new_ones_whole.
+# Second cut (issue 14, the hall's CPU per tap): an inline array is a gzip stream of one
+# *stored* (uncompressed) deflate block, written here, instead of `gzip.compress` at level 1:
+# zlib sets up ~270 kB of compressor state per call (py-spy: ~10 % of a lesson-2 tap's server
+# CPU, a tap sends ~12 arrays), and floats do not compress anyway (808 -> 831 bytes at level 1,
+# 831 stored). A float64 array skips Bokeh's generic `transform_array` (datetime and int64
+# checks that cannot apply to floats; another ~4 %): the same NDArrayRep, built directly.
+# Guarded by test_upstream_patches.py::test_inline_arrays_are_stored_gzip_* and
+# ::test_a_float_array_is_encoded_as_bokeh_encodes_it.
 
 INLINE_BYTES = 16 * 1024  # arrays up to this size travel inside the message's JSON
+_GZIP_HEADER = b"\x1f\x8b\x08\x00" + struct.pack("<L", 1) + b"\x00\xff"  # mtime 1, as Bokeh
+
+
+def stored_gzip(data):
+    """`data` (at most 65,535 bytes) as a gzip stream holding one stored deflate block: what
+    `gzip.decompress` and BokehJS's gunzip read back, without running a compressor."""
+    size = len(data)
+    if size > 0xFFFF:
+        raise ValueError(f"a stored deflate block holds at most 65535 bytes, got {size}")
+    return b"".join((_GZIP_HEADER, struct.pack("<BHH", 1, size, size ^ 0xFFFF), data,
+                     struct.pack("<LL", zlib.crc32(data), size)))
+
+
+_FLOAT64 = np.dtype(np.float64)
 
 
 class SmallArraysInline(Serializer):
@@ -246,14 +273,20 @@ class SmallArraysInline(Serializer):
             return obj.ref
         return ref
 
+    def _encode_ndarray(self, obj):
+        if type(obj) is not np.ndarray or obj.dtype != _FLOAT64:
+            return super()._encode_ndarray(obj)
+        # Bokeh's transform_array leaves a float64 array as it is, made C-contiguous
+        array = obj if obj.flags["C_CONTIGUOUS"] else np.ascontiguousarray(obj)
+        return NDArrayRep(type="ndarray", array=self._encode_bytes(array.data),
+                          shape=list(array.shape), dtype="float64", order=sys.byteorder)
+
     def _encode_bytes(self, obj):
         if memoryview(obj).nbytes <= INLINE_BYTES:
             data = obj.tobytes() if isinstance(obj, memoryview) else bytes(obj)
-            # BokehJS gunzips inline bytes. Gzipped here rather than through Bokeh's Buffer,
-            # which makes an id and reads its compression setting for every array; level 1
-            # because float arrays barely compress at any level (808 -> 831 bytes at 1 or 9).
-            packed = gzip.compress(data, mtime=1, compresslevel=1)
-            return BytesRep(type="bytes", data=base64.b64encode(packed).decode("ascii"))
+            # BokehJS gunzips inline bytes (see stored_gzip); Bokeh's Buffer would also make an
+            # id and read its compression setting for every array.
+            return BytesRep(type="bytes", data=base64.b64encode(stored_gzip(data)).decode("ascii"))
         return super()._encode_bytes(obj)
 
 

@@ -86,3 +86,41 @@ def test_a_text_only_pane_sends_only_its_new_text(monkeypatch):
     assert recomputed == []  # Panel's own update recomputes them on every change
     pane.styles = {"color": "blue"}  # any other property: Panel's own path
     assert model.styles == {"color": "blue"}
+
+
+def test_inline_arrays_are_stored_gzip_that_gunzip_reads_back():
+    """An inline array is a gzip stream of one stored deflate block (no compressor runs):
+    gunzip gives the bytes back, empty and largest inline arrays included."""
+    import gzip
+
+    import numpy as np
+
+    for data in (b"", np.linspace(-3.0, 7.0, 101).tobytes(), bytes(range(256)) * 64):
+        packed = upstream.stored_gzip(data)
+        assert gzip.decompress(packed) == data
+        assert packed[10] == 1  # BFINAL, BTYPE 00: stored
+        assert len(packed) == len(data) + 23
+    with pytest.raises(ValueError, match="65535"):
+        upstream.stored_gzip(bytes(70_000))
+
+
+def test_a_float_array_is_encoded_as_bokeh_encodes_it():
+    """SmallArraysInline's direct float64 encoding gives Bokeh's NDArrayRep (shape, dtype,
+    byte order; a strided column made contiguous), only the bytes packed differently; other
+    dtypes (int64 cast to int32 by Bokeh) keep Bokeh's path."""
+    import base64
+    import gzip
+
+    import numpy as np
+    from bokeh.core.serialization import Serializer
+    from bokeh.document import Document
+
+    doc = Document()
+    points = np.arange(24, dtype=np.float64).reshape(12, 2) * 0.37
+    for array in (points[:, 0], points, np.arange(5), np.array([1.5], dtype=np.float32)):
+        ours = upstream.SmallArraysInline(doc.models).encode(array)
+        bokeh = Serializer(deferred=False).encode(array)
+        assert {k: v for k, v in ours.items() if k != "array"} == \
+            {k: v for k, v in bokeh.items() if k != "array"}
+        decoded = gzip.decompress(base64.b64decode(ours["array"]["data"]))
+        assert decoded == gzip.decompress(base64.b64decode(bokeh["array"]["data"]))
