@@ -83,6 +83,12 @@ RELIES_ON = (
             "(self, ref: 'str', model: 'Model') -> 'None'", "text-only pane updates"),
     Private("panel.pane.markup:HTML._transform_object",
             "(self, obj: 't.Any') -> 'dict[str, t.Any]'", "text-only pane updates"),
+    Private("panel.reactive:Reactive._update_properties",
+            "(self, *events: 'param.parameterized.Event', doc: 'Document') -> "
+            "'dict[str, t.Any]'", "no design lookup per value"),
+    Private("panel.reactive:Reactive._process_param_change",
+            "(self, params: 'dict[str, t.Any]') -> 'dict[str, t.Any]'",
+            "no design lookup per value"),
     Private("panel.io.resources:patch_model_css",
             "(root: 'Model', dist_url: 'str')", "stylesheets of late lessons"),
     Private("bokeh.core.has_props:HasProps.query_properties_with_values",
@@ -221,7 +227,8 @@ def serialize_batches(pending):
 # zlib sets up ~270 kB of compressor state per call (py-spy: ~10 % of a lesson-2 tap's server
 # CPU, a tap sends ~12 arrays), and floats do not compress anyway (808 -> 831 bytes at level 1,
 # 831 stored). A float64 array skips Bokeh's generic `transform_array` (datetime and int64
-# checks that cannot apply to floats; another ~4 %): the same NDArrayRep, built directly.
+# checks that cannot apply to floats; another ~4 %): the same NDArrayRep, built directly;
+# an int64 array (a step column) is cast to int32 as Bokeh does, without its generic checks.
 # Guarded by test_upstream_patches.py::test_inline_arrays_are_stored_gzip_* and
 # ::test_a_float_array_is_encoded_as_bokeh_encodes_it.
 
@@ -239,7 +246,8 @@ def stored_gzip(data):
                      struct.pack("<LL", zlib.crc32(data), size)))
 
 
-_FLOAT64 = np.dtype(np.float64)
+_FLOAT64, _INT64 = np.dtype(np.float64), np.dtype(np.int64)
+_INT32 = np.iinfo(np.int32)
 
 
 class SmallArraysInline(Serializer):
@@ -274,12 +282,20 @@ class SmallArraysInline(Serializer):
         return ref
 
     def _encode_ndarray(self, obj):
-        if type(obj) is not np.ndarray or obj.dtype != _FLOAT64:
+        if type(obj) is not np.ndarray or obj.dtype not in (_FLOAT64, _INT64):
             return super()._encode_ndarray(obj)
-        # Bokeh's transform_array leaves a float64 array as it is, made C-contiguous
-        array = obj if obj.flags["C_CONTIGUOUS"] else np.ascontiguousarray(obj)
+        # Bokeh's transform_array: a float64 array as it is, an int64 array as int32 when
+        # every value fits (BokehJS has no int64); either made C-contiguous
+        array = obj
+        if obj.dtype == _INT64 and (obj.size == 0 or (_INT32.min <= obj.min()
+                                                      and obj.max() <= _INT32.max)):
+            array = obj.astype(np.int32)
+        elif obj.dtype == _INT64:
+            return super()._encode_ndarray(obj)
+        if not array.flags["C_CONTIGUOUS"]:
+            array = np.ascontiguousarray(array)
         return NDArrayRep(type="ndarray", array=self._encode_bytes(array.data),
-                          shape=list(array.shape), dtype="float64", order=sys.byteorder)
+                          shape=list(array.shape), dtype=array.dtype.name, order=sys.byteorder)
 
     def _encode_bytes(self, obj):
         if memoryview(obj).nbytes <= INLINE_BYTES:
@@ -430,6 +446,36 @@ def text_only_html():
 
 
 _TEXT_ONLY_HTML = None
+
+
+# ------------------------------------------------------------ no design lookup per value
+# Upstream: on every parameter change of a Panel component, `Reactive._update_properties`
+# computes the component's design parameters (the theme's modifiers, stylesheet paths resolved
+# on the file system) and then uses them only if the change is to `stylesheets`. The lecture
+# tools change two such values on every tap, step and slider move (the link's query and the
+# screen readers' status); py-spy on a tapping session put the design lookup at ~4 % of the
+# server's CPU per tap. Ours: `DesignOnlyForStylesheets` computes the properties as Panel does
+# without the lookup unless `stylesheets` changes. Guarded by
+# test_upstream_patches.py::test_a_value_change_skips_the_design_lookup_*.
+
+class DesignOnlyForStylesheets:
+    """Mixin for a Panel component (before the Panel class in the bases): a change of any
+    parameter but `stylesheets` skips the design lookup whose result Panel would not use."""
+
+    def _update_properties(self, *events, doc):
+        if not _design_skip_applies() or any(event.name == "stylesheets" for event in events):
+            return super()._update_properties(*events, doc=doc)
+        return self._process_param_change({event.name: event.new for event in events})
+
+
+_DESIGN_SKIP = None
+
+
+def _design_skip_applies():
+    global _DESIGN_SKIP
+    if _DESIGN_SKIP is None:
+        _DESIGN_SKIP = not _missing("no design lookup per value")
+    return _DESIGN_SKIP
 
 
 # --------------------------------------------------------------------- document validation
