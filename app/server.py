@@ -123,11 +123,12 @@ class CollectionPolicy:
             lambda: PeriodicCallback(policy.tick, policy.TICK_S * 1000).start())
         return policy
 
-    def joined(self, _session_context=None):
+    # Panel and Bokeh check a session callback's signature: exactly (session_context).
+    def joined(self, session_context):
         self.open += 1
         self.last_join = self.clock()
 
-    def left(self, _session_context=None):
+    def left(self, session_context):
         self.open = max(self.open - 1, 0)
         self.closed += 1
         self.last_close = self.clock()

@@ -38,11 +38,11 @@ def test_a_join_freezes_what_is_alive_and_a_closed_session_waits_for_the_reclaim
     policy, clock = policy
     session = Session()
     alive = weakref.ref(session)
-    policy.joined()
+    policy.joined(None)
     policy.tick()
     assert gc.get_freeze_count() > 0 and policy.freezes == 1
     del session
-    policy.left()
+    policy.left(None)
     gc.collect()
     assert alive() is not None  # frozen: a full collection does not walk it
     clock.now += 1.0
@@ -57,12 +57,12 @@ def test_a_join_freezes_what_is_alive_and_a_closed_session_waits_for_the_reclaim
 def test_closed_sessions_are_reclaimed_once_a_quarter_of_the_open_ones_closed(policy):
     policy, clock = policy
     for _ in range(9):
-        policy.joined()
-    policy.left()  # 1 closed, 8 open: below a quarter
+        policy.joined(None)
+    policy.left(None)  # 1 closed, 8 open: below a quarter
     clock.now += CollectionPolicy.QUIET_S + CollectionPolicy.FREEZE_FOR_S + 1
     policy.tick()
     assert policy.reclaims == 0
-    policy.left()  # 2 closed, 7 open
+    policy.left(None)  # 2 closed, 7 open
     clock.now += CollectionPolicy.QUIET_S
     policy.tick()
     assert policy.reclaims == 1 and policy.closed == 0
@@ -70,7 +70,7 @@ def test_closed_sessions_are_reclaimed_once_a_quarter_of_the_open_ones_closed(po
 
 def test_without_joins_nothing_is_frozen(policy):
     policy, clock = policy
-    policy.joined()
+    policy.joined(None)
     clock.now += CollectionPolicy.FREEZE_FOR_S + 1
     gc.unfreeze()
     policy.tick()
@@ -105,3 +105,67 @@ def test_the_collection_log_has_a_line_per_full_collection(tmp_path):
     assert len(full) == 1
     wall, generation, seconds, collected = full[0]
     assert float(wall) > 1e9 and float(seconds) >= 0 and int(collected) >= 0
+
+
+def test_the_policy_counts_a_served_sessions_join_and_close(monkeypatch):
+    """On a live server (in this process, its own loop): a session that opens and closes is
+    counted by the policy's Panel callbacks (whose signature Bokeh checks) and reclaimed."""
+    import asyncio
+    import threading
+
+    from panel.io import document as panel_document
+    from tornado.ioloop import IOLoop
+
+    # the rest of the test process keeps Panel's own collection after closed sessions
+    monkeypatch.setattr(panel_document, "_garbage_collect", panel_document._garbage_collect)
+
+    from app import server as downhill_server
+    from app.cli import MAIN
+    from benchmarks.wsclient import BokehSession
+    from tests.ui.conftest import free_port
+
+    port, loop, box, ready = free_port(), IOLoop(make_current=False), {}, threading.Event()
+    previous = CollectionPolicy._installed
+    CollectionPolicy._installed = None
+
+    def run():
+        asyncio.set_event_loop(loop.asyncio_loop)
+        server = downhill_server.create_server(
+            {"/": str(MAIN)}, port=port, address="127.0.0.1", show=False, loop=loop,
+            websocket_origin=[f"127.0.0.1:{port}"], verbose=False,
+            unused_session_lifetime_milliseconds=500, check_unused_sessions_milliseconds=500)
+        box["server"], box["policy"] = server, CollectionPolicy.install(server)
+        box["policy"].QUIET_S = 0.5
+        server.start()
+        loop.add_callback(ready.set)
+        loop.start()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        assert ready.wait(60)
+        policy = box["policy"]
+
+        async def scenario():
+            session = await BokehSession.open(f"http://127.0.0.1:{port}/", timeout=60)
+            await session.ready(("derivative-figure",), timeout=60)
+            joined = policy.open
+            await session.close()
+            for _ in range(100):
+                if policy.reclaims:
+                    break
+                await asyncio.sleep(0.2)
+            return joined
+
+        assert asyncio.run(scenario()) >= 1
+        assert policy.freezes >= 1 and policy.reclaims >= 1 and policy.open == 0
+    finally:
+        import panel as pn
+
+        pn.state._on_session_created.remove(box["policy"].joined)
+        pn.state._on_session_destroyed.remove(box["policy"].left)
+        CollectionPolicy._installed = previous
+        loop.add_callback(box["server"].stop)
+        loop.add_callback(loop.stop)
+        thread.join(30)
+        gc.unfreeze()
