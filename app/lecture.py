@@ -17,6 +17,7 @@ from panel.reactive import ReactiveHTML
 from app import lesson_api, presenting, theme
 from app.keyboard import Keyboard
 from app.lessons import LESSONS
+from app.upstream_patches import DesignOnlyForStylesheets
 from app.url_state import CONTROLS, TABS, LinkState, decode, encode
 
 LESSON_PRESETS = {
@@ -69,7 +70,7 @@ def paths_csv(key, lesson):
 # ------------------------------------------------------------------------- components
 
 
-class ShareBar(ReactiveHTML):
+class ShareBar(DesignOnlyForStylesheets, ReactiveHTML):
     """The link to this view (as text, always current), "Copy link" and "Save figure (PNG)".
 
     The server keeps `query` current; the browser adds its own address, so the link is
@@ -158,7 +159,7 @@ feedback.textContent = 'No figure on this tab';
 """]
 
 
-class LiveStatus(ReactiveHTML):
+class LiveStatus(DesignOnlyForStylesheets, ReactiveHTML):
     """A text status that screen readers announce (aria-live) after each step.
 
     The live region stays one element whose textContent a script replaces: a `${text}` child
@@ -202,6 +203,7 @@ class Lecture(param.Parameterized):
         self.lazy = None
         self.page = None
         self._built = {}
+        self._settings = {}  # each built lesson's settings when the link was last made
         self._scaled = {}
         self._hooked_sliders = set()
         self.share = ShareBar(margin=(6, 10))
@@ -313,11 +315,19 @@ class Lecture(param.Parameterized):
 
     # ---------------------------------------------------------------- the link
 
-    def state(self):
-        """The current LinkState of the page (only what differs from a fresh page)."""
+    def state(self, changed=None):
+        """The current LinkState of the page (only what differs from a fresh page).
+
+        `changed`: the one lesson whose parameters changed since the last call (its watcher
+        says so); the other lessons' settings are the ones read then. A tap or a slider move
+        reads one lesson's settings, not every built lesson's. None reads them all.
+        """
+        if changed is None or changed not in self._settings:
+            self._settings = {key: lesson.settings() for key, lesson in self._built.items()}
+        else:
+            self._settings[changed] = self._built[changed].settings()
         lessons = {key: {} for key in TABS}
-        for key, lesson in self._built.items():
-            lessons[key] = lesson.settings()
+        lessons.update(self._settings)
         for key in TABS:  # a lesson not built yet keeps what its link said
             if key not in self._built:
                 lessons[key] = dict(self.link.lessons.get(key, {}))
@@ -325,12 +335,13 @@ class Lecture(param.Parameterized):
         return LinkState(tab=None if tab == self.keys[0] and self.link.tab is None else tab,
                          present=self.presenting, hide=self.link.hide, lessons=lessons)
 
-    def query(self):
-        return encode(self.state())
+    def query(self, changed=None):
+        return encode(self.state(changed))
 
-    def refresh_link(self, *_events):
-        query = self.query()
-        self.share.query = query
+    def refresh_link(self, *_events, changed=None):
+        """Put the page's current link into the share bar (and so the address bar);
+        `changed` as in `state`."""
+        self.share.query = self.query(changed)
 
     def _watch(self, key, lesson):
         def changed(*_events):
@@ -339,7 +350,7 @@ class Lecture(param.Parameterized):
             # reader should not chatter meanwhile.
             if key == "stochastic" and lesson.playing:
                 return
-            self.refresh_link()
+            self.refresh_link(changed=key)
             self._say(key, lesson)
 
         lesson.param.watch(changed, list(lesson.link_params))

@@ -16,18 +16,21 @@ rewrite the tests that assert its effect (named in each block).
 from __future__ import annotations
 
 import base64
-import gzip
 import inspect
 import itertools
 import logging
 import os
+import struct
+import sys
+import zlib
 from importlib import import_module
 from typing import NamedTuple
 
+import numpy as np
 from bokeh.core.has_props import HasProps
 from bokeh.core.property.descriptors import PropertyDescriptor
 from bokeh.core.property.wrappers import PropertyValueContainer
-from bokeh.core.serialization import BytesRep, Serializer
+from bokeh.core.serialization import BytesRep, NDArrayRep, Serializer
 from bokeh.model import Model
 from bokeh.protocol.messages.patch_doc import PatchJson
 from bokeh.server.contexts import ApplicationContext
@@ -58,6 +61,8 @@ RELIES_ON = (
             "token: 'str | None' = None) -> 'ServerSession'", "batching"),
     Private("bokeh.core.serialization:Serializer._encode_bytes",
             "(self, obj: 'bytes | memoryview') -> 'BytesRep'", "small arrays inline"),
+    Private("bokeh.core.serialization:Serializer._encode_ndarray",
+            "(self, obj: 'npt.NDArray[Any]') -> 'NDArrayRep'", "small arrays inline"),
     Private("bokeh.core.serialization:Serializer.get_ref",
             "(self, obj: 'Any') -> 'Ref | None'", "small arrays inline"),
     Private("bokeh.core.serialization:Serializer.has_ref",
@@ -78,6 +83,13 @@ RELIES_ON = (
             "(self, ref: 'str', model: 'Model') -> 'None'", "text-only pane updates"),
     Private("panel.pane.markup:HTML._transform_object",
             "(self, obj: 't.Any') -> 'dict[str, t.Any]'", "text-only pane updates"),
+    Private("panel.reactive:Reactive._update_properties",
+            "(self, *events: 'param.parameterized.Event', doc: 'Document') -> "
+            "'dict[str, t.Any]'", "no design lookup per value"),
+    Private("panel.reactive:Reactive._process_param_change",
+            "(self, params: 'dict[str, t.Any]') -> 'dict[str, t.Any]'",
+            "no design lookup per value"),
+    Private("panel.io.document:_garbage_collect", "()", "Panel's gc.collect"),
     Private("panel.io.resources:patch_model_css",
             "(root: 'Model', dist_url: 'str')", "stylesheets of late lessons"),
     Private("bokeh.core.has_props:HasProps.query_properties_with_values",
@@ -211,8 +223,32 @@ def serialize_batches(pending):
 # when met. Gain: a lesson-2 η message serializes in 0.7-1.0 ms instead of 2.1 ms; a tap's 24
 # buffer frames of 30 are gone. Guarded by test_server.py::test_small_arrays_travel_inside_*
 # and ::test_a_patch_sends_models_the_browser_has_as_references_and_new_ones_whole.
+# Second cut (issue 14, the hall's CPU per tap): an inline array is a gzip stream of one
+# *stored* (uncompressed) deflate block, written here, instead of `gzip.compress` at level 1:
+# zlib sets up ~270 kB of compressor state per call (py-spy: ~10 % of a lesson-2 tap's server
+# CPU, a tap sends ~12 arrays), and floats do not compress anyway (808 -> 831 bytes at level 1,
+# 831 stored). A float64 array skips Bokeh's generic `transform_array` (datetime and int64
+# checks that cannot apply to floats; another ~4 %): the same NDArrayRep, built directly;
+# an int64 array (a step column) is cast to int32 as Bokeh does, without its generic checks.
+# Guarded by test_upstream_patches.py::test_inline_arrays_are_stored_gzip_* and
+# ::test_a_float_array_is_encoded_as_bokeh_encodes_it.
 
 INLINE_BYTES = 16 * 1024  # arrays up to this size travel inside the message's JSON
+_GZIP_HEADER = b"\x1f\x8b\x08\x00" + struct.pack("<L", 1) + b"\x00\xff"  # mtime 1, as Bokeh
+
+
+def stored_gzip(data):
+    """`data` (at most 65,535 bytes) as a gzip stream holding one stored deflate block: what
+    `gzip.decompress` and BokehJS's gunzip read back, without running a compressor."""
+    size = len(data)
+    if size > 0xFFFF:
+        raise ValueError(f"a stored deflate block holds at most 65535 bytes, got {size}")
+    return b"".join((_GZIP_HEADER, struct.pack("<BHH", 1, size, size ^ 0xFFFF), data,
+                     struct.pack("<LL", zlib.crc32(data), size)))
+
+
+_FLOAT64, _INT64 = np.dtype(np.float64), np.dtype(np.int64)
+_INT32 = np.iinfo(np.int32)
 
 
 class SmallArraysInline(Serializer):
@@ -246,14 +282,28 @@ class SmallArraysInline(Serializer):
             return obj.ref
         return ref
 
+    def _encode_ndarray(self, obj):
+        if type(obj) is not np.ndarray or obj.dtype not in (_FLOAT64, _INT64):
+            return super()._encode_ndarray(obj)
+        # Bokeh's transform_array: a float64 array as it is, an int64 array as int32 when
+        # every value fits (BokehJS has no int64); either made C-contiguous
+        array = obj
+        if obj.dtype == _INT64 and (obj.size == 0 or (_INT32.min <= obj.min()
+                                                      and obj.max() <= _INT32.max)):
+            array = obj.astype(np.int32)
+        elif obj.dtype == _INT64:
+            return super()._encode_ndarray(obj)
+        if not array.flags["C_CONTIGUOUS"]:
+            array = np.ascontiguousarray(array)
+        return NDArrayRep(type="ndarray", array=self._encode_bytes(array.data),
+                          shape=list(array.shape), dtype=array.dtype.name, order=sys.byteorder)
+
     def _encode_bytes(self, obj):
         if memoryview(obj).nbytes <= INLINE_BYTES:
             data = obj.tobytes() if isinstance(obj, memoryview) else bytes(obj)
-            # BokehJS gunzips inline bytes. Gzipped here rather than through Bokeh's Buffer,
-            # which makes an id and reads its compression setting for every array; level 1
-            # because float arrays barely compress at any level (808 -> 831 bytes at 1 or 9).
-            packed = gzip.compress(data, mtime=1, compresslevel=1)
-            return BytesRep(type="bytes", data=base64.b64encode(packed).decode("ascii"))
+            # BokehJS gunzips inline bytes (see stored_gzip); Bokeh's Buffer would also make an
+            # id and read its compression setting for every array.
+            return BytesRep(type="bytes", data=base64.b64encode(stored_gzip(data)).decode("ascii"))
         return super()._encode_bytes(obj)
 
 
@@ -397,6 +447,58 @@ def text_only_html():
 
 
 _TEXT_ONLY_HTML = None
+
+
+# ------------------------------------------------------------ no design lookup per value
+# Upstream: on every parameter change of a Panel component, `Reactive._update_properties`
+# computes the component's design parameters (the theme's modifiers, stylesheet paths resolved
+# on the file system) and then uses them only if the change is to `stylesheets`. The lecture
+# tools change two such values on every tap, step and slider move (the link's query and the
+# screen readers' status); py-spy on a tapping session put the design lookup at ~4 % of the
+# server's CPU per tap. Ours: `DesignOnlyForStylesheets` computes the properties as Panel does
+# without the lookup unless `stylesheets` changes. Guarded by
+# test_upstream_patches.py::test_a_value_change_skips_the_design_lookup_*.
+
+class DesignOnlyForStylesheets:
+    """Mixin for a Panel component (before the Panel class in the bases): a change of any
+    parameter but `stylesheets` skips the design lookup whose result Panel would not use."""
+
+    def _update_properties(self, *events, doc):
+        if not _design_skip_applies() or any(event.name == "stylesheets" for event in events):
+            return super()._update_properties(*events, doc=doc)
+        return self._process_param_change({event.name: event.new for event in events})
+
+
+_DESIGN_SKIP = None
+
+
+def _design_skip_applies():
+    global _DESIGN_SKIP
+    if _DESIGN_SKIP is None:
+        _DESIGN_SKIP = not _missing("no design lookup per value")
+    return _DESIGN_SKIP
+
+
+# ------------------------------------------------------------------ Panel's gc.collect
+# Upstream: 5 s after sessions close, Panel runs a full garbage collection
+# (`panel.io.document._garbage_collect`, debounced): on a process with 150-200 open sessions a
+# pause of 1.2-1.8 s for every student on it. Ours: app/server.py's CollectionPolicy decides
+# when closed sessions' memory is reclaimed and replaces Panel's collection with a no-op
+# (only in a process that `serve` runs). Guarded by
+# test_upstream_patches.py::test_panels_collection_after_closed_sessions_can_be_replaced.
+
+def replace_panel_collection(collect):
+    """Have Panel call `collect()` where it would run gc.collect() after sessions closed.
+    Returns whether Panel has the hook."""
+    from panel.io import document as panel_document
+
+    if _missing("Panel's gc.collect"):
+        return False
+    if not hasattr(collect, "__wrapped__"):
+        collect.__wrapped__ = getattr(panel_document._garbage_collect, "__wrapped__",
+                                      panel_document._garbage_collect)
+    panel_document._garbage_collect = collect
+    return True
 
 
 # --------------------------------------------------------------------- document validation

@@ -47,6 +47,8 @@ from benchmarks.servers import Server, cpu_seconds, free_port, rss_bytes
 from benchmarks.sessions import row
 from benchmarks.wsclient import BokehSession
 
+GC_LOG = "DOWNHILL_GC_LOG"  # app/server.py's: where a server logs its collections
+
 TITLE = "The lecture hall: N sessions tapping lesson 2's landscape (nginx, one process per core)"
 MB = 1 << 20
 PATH = "?tab=descent"  # the app builds lesson 2 for this link; the baseline ignores it
@@ -110,6 +112,8 @@ class Hall:
     rss_joined: int = 0
     pids: list = field(default_factory=list)  # every process started (servers, workers, nginx)
     load_average: tuple = ()
+    window_wall: tuple = ()  # (time.time() at the first tap, at the last answer)
+    collections: list = field(default_factory=list)  # (wall time, generation, seconds), servers'
 
     @property
     def label(self):
@@ -244,10 +248,11 @@ async def _scenario(hall, url, servers, front_end):
         client0, server0 = cpu_seconds([me]), cpu_seconds(server_processes)
         nginx0 = cpu_seconds(nginx_processes)
         replica0 = [server.cpu_seconds() for server in servers]
-        started = time.monotonic()
+        started, wall_started = time.monotonic(), time.time()
         stop_at = started + hall.window_s
         await asyncio.gather(*(_student(hall, s, i, stop_at) for i, s in enumerate(sessions)))
         hall.window_wall_s = time.monotonic() - started
+        hall.window_wall = (wall_started, time.time())
         hall.server_cpu_s = cpu_seconds(server_processes) - server0
         hall.client_cpu_s = cpu_seconds([me]) - client0
         hall.nginx_cpu_s = cpu_seconds(nginx_processes) - nginx0
@@ -285,6 +290,11 @@ def run_hall(kind, sessions, processes=None, front=True, ramp_s=RAMP_S, window_s
     hall = Hall(kind, sessions, processes, front, ramp_s, window_s, period_s)
     servers, front_end = [], None
     with tempfile.TemporaryDirectory(prefix="downhill-hall-") as directory, _terminate_raises():
+        # Each server process logs its garbage collections there (app/server.py GC_LOG).
+        gc_logs = os.path.join(directory, "gc")
+        os.makedirs(gc_logs)
+        previous_log = os.environ.get(GC_LOG)
+        os.environ[GC_LOG] = gc_logs
         try:
             listen = free_port() if front else None
             origins = [f"127.0.0.1:{listen}"] if front else []
@@ -301,12 +311,37 @@ def run_hall(kind, sessions, processes=None, front=True, ramp_s=RAMP_S, window_s
             _progress(f"{hall.label}: joining over {ramp_s:.0f} s")
             asyncio.run(_scenario(hall, url, servers, front_end))
         finally:
+            if previous_log is None:
+                os.environ.pop(GC_LOG, None)
+            else:
+                os.environ[GC_LOG] = previous_log
             if front_end is not None:
                 front_end.stop()
             for server in servers:
                 server.stop()
+            hall.collections = _collections(gc_logs)
     hall.load_average = os.getloadavg()
     return hall
+
+
+def _collections(directory):
+    """The servers' logged garbage collections: (wall time, generation, seconds), in order."""
+    found = []
+    for name in sorted(os.listdir(directory)):
+        with open(os.path.join(directory, name)) as log:
+            for line in log:
+                wall, generation, seconds, _collected = line.split()
+                found.append((float(wall), int(generation), float(seconds)))
+    return sorted(found)
+
+
+def _pauses(hall, during_taps):
+    """The collections that started in the tap window (or before it: while joining)."""
+    if not hall.window_wall:
+        return [] if during_taps else hall.collections
+    first, last = hall.window_wall
+    return [c for c in hall.collections
+            if (first <= c[0] <= last if during_taps else c[0] < first)]
 
 
 def _finite(value):
@@ -341,6 +376,15 @@ def report(halls):
             note=f"tap → landscape-path patch; max "
                  f"{max(hall.tap_times, default=math.nan) * 1e3:.0f} ms; n={hall.answered}"))
         rows.append(row(f"{hall.label}: tap p50", _finite(_p(hall.tap_times, 50) * 1e3), "ms"))
+        for during_taps, phase in ((False, "joining"), (True, "tap window")):
+            pauses = _pauses(hall, during_taps)
+            full = [seconds for _wall, generation, seconds in pauses if generation == 2]
+            rows.append(row(
+                f"{hall.label}: longest garbage collection, {phase}",
+                max((seconds * 1e3 for _w, _g, seconds in pauses), default=0.0), "ms",
+                note=f"{len(full)} full (generation-2) collections, {sum(full):.2f} s in all, "
+                     f"longest {max(full, default=0) * 1e3:.0f} ms; summed over the server "
+                     f"processes (each pauses only its own students)"))
         unanswered = hall.taps_asked - hall.answered
         rows.append(row(
             f"{hall.label}: errors", hall.errors, "errors", "0" if app else None,

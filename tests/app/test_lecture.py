@@ -71,6 +71,27 @@ def test_a_new_landscape_changes_several_settings_at_once_and_the_link_follows()
     assert lecture.status.text.startswith("Gradient descent, SGD: step 0, point (x, y) = (-9, 2)")
 
 
+def test_a_change_in_one_lesson_rereads_only_its_settings_and_the_link_is_whole(monkeypatch):
+    """A tap or a slider move refreshes the link from the changed lesson's settings and the
+    others' as last read (issue 14: every tap re-read every built lesson's settings)."""
+    lecture, lazy, _page = lecture_page("tab=descent&lr=0.3")
+    lazy.tabs.active = 0
+    derivative = lecture.built("derivative")
+    derivative.w = 1.25
+    lazy.tabs.active = 1
+    descent = lecture.built("descent")
+    reads = []
+    original = type(derivative).settings
+    monkeypatch.setattr(type(derivative), "settings",
+                        lambda self: reads.append(1) or original(self))
+    descent.place_start(1.0, -2.0)
+    descent.step()
+    assert reads == []
+    assert lecture.share.query == lecture.query()  # the same as reading every lesson
+    assert decode(lecture.share.query).lessons["derivative"] == original(derivative)
+    assert decode(lecture.share.query).lessons["descent"]["start"] == (1.0, -2.0)
+
+
 @pytest.mark.parametrize("key", ["derivative", "descent", "backprop", "stochastic"])
 def test_capture_then_build_gives_the_same_lesson(key):
     settings = {

@@ -86,3 +86,83 @@ def test_a_text_only_pane_sends_only_its_new_text(monkeypatch):
     assert recomputed == []  # Panel's own update recomputes them on every change
     pane.styles = {"color": "blue"}  # any other property: Panel's own path
     assert model.styles == {"color": "blue"}
+
+
+def test_inline_arrays_are_stored_gzip_that_gunzip_reads_back():
+    """An inline array is a gzip stream of one stored deflate block (no compressor runs):
+    gunzip gives the bytes back, empty and largest inline arrays included."""
+    import gzip
+
+    import numpy as np
+
+    for data in (b"", np.linspace(-3.0, 7.0, 101).tobytes(), bytes(range(256)) * 64):
+        packed = upstream.stored_gzip(data)
+        assert gzip.decompress(packed) == data
+        assert packed[10] == 1  # BFINAL, BTYPE 00: stored
+        assert len(packed) == len(data) + 23
+    with pytest.raises(ValueError, match="65535"):
+        upstream.stored_gzip(bytes(70_000))
+
+
+def test_a_float_array_is_encoded_as_bokeh_encodes_it():
+    """SmallArraysInline's direct float64 encoding gives Bokeh's NDArrayRep (shape, dtype,
+    byte order; a strided column made contiguous; int64 as int32 where it fits, else Bokeh's
+    list), only the bytes packed differently; other dtypes keep Bokeh's path."""
+    import base64
+    import gzip
+
+    import numpy as np
+    from bokeh.core.serialization import Serializer
+    from bokeh.document import Document
+
+    doc = Document()
+    points = np.arange(24, dtype=np.float64).reshape(12, 2) * 0.37
+    for array in (points[:, 0], points, np.arange(5), np.arange(12)[::3], np.arange(0),
+                  np.array([2**40, -1]), np.array([1.5], dtype=np.float32)):
+        ours = upstream.SmallArraysInline(doc.models).encode(array)
+        bokeh = Serializer(deferred=False).encode(array)
+        assert {k: v for k, v in ours.items() if k != "array"} == \
+            {k: v for k, v in bokeh.items() if k != "array"}, array
+        if isinstance(bokeh["array"], dict):  # bytes; an int64 beyond int32 goes as a list
+            decoded = gzip.decompress(base64.b64decode(ours["array"]["data"]))
+            assert decoded == gzip.decompress(base64.b64decode(bokeh["array"]["data"]))
+        else:
+            assert ours["array"] == bokeh["array"]
+
+
+def test_a_value_change_skips_the_design_lookup_and_sends_what_panel_sends(monkeypatch):
+    """The lecture tools' link and live status (DesignOnlyForStylesheets): a new value reaches
+    the Bokeh model as Panel sends it (sanitized, in the model's data) without computing the
+    design's parameters; a change of stylesheets still takes Panel's path, design included."""
+    import panel as pn
+    import param
+    from bokeh.document import Document
+    from panel.theme.base import Design
+
+    from app.lecture import LiveStatus, ShareBar
+
+    class PanelsOwn(pn.reactive.ReactiveHTML):  # the same component without the mixin
+        text = param.String(default="")
+        _template = LiveStatus._template
+        _scripts = LiveStatus._scripts
+
+    ours, panels = LiveStatus(), PanelsOwn()
+    bar = ShareBar()
+    ours_model, panels_model = ours.get_root(Document()), panels.get_root(Document())
+    bar_model = bar.get_root(Document())
+    looked_up = []
+    original = Design.params
+    monkeypatch.setattr(Design, "params",
+                        lambda *a, **k: looked_up.append(1) or original(*a, **k))
+    for text in ("step 3 & <b>more</b>", "diverged at step 7 (loss > 1e300)", ""):
+        ours.text = text
+        bar.query = f"tab=descent&lr=0.{len(text)}"
+        assert looked_up == []
+        panels.text = text
+        assert ours_model.data.text == panels_model.data.text
+        assert bar_model.data.query  # sent (Panel's sanitizer's rendering of the query)
+        looked_up.clear()
+    ours.stylesheets = [".live-status { color: red; }"]
+    assert looked_up  # Panel's own path for stylesheets
+    assert any(".live-status { color: red; }" in str(sheet)
+               for sheet in ours_model.stylesheets)
