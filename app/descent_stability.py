@@ -39,6 +39,7 @@ from panel.io.state import set_curdoc
 from app import theme
 from app.descent_figures import landscape_picture
 from app.descent_view import fmt, optimizer_title
+from app.upstream_patches import text_only_html
 from landscapes import basins
 
 log = logging.getLogger("downhill")
@@ -226,8 +227,10 @@ class StabilityPanel(param.Parameterized):
                                 margin=(0, 10))
         self.controls = pn.Column(self.map_toggle, self.preset_select, self.map_steps_input,
                                   self.key, sizing_mode="stretch_width")
-        self.critical = pn.pane.HTML("", stylesheets=[KEY_CSS], sizing_mode="stretch_width",
-                                     margin=(0, 10))
+        # Its text changes on every tap (λmax at the start): only the text travels.
+        self.critical = text_only_html()("", stylesheets=[KEY_CSS],
+                                         sizing_mode="stretch_width", margin=(0, 10))
+        self._critical_for = (None, None)   # (the surface's key, its η*): one Hessian per surface
         self.sweep_toggle = pn.widgets.Checkbox.from_param(
             self.param.show_sweep, label="Learning-rate sweep", sizing_mode="stretch_width")
         self.sweep_note = pn.pane.HTML("", stylesheets=[KEY_CSS], sizing_mode="stretch_width",
@@ -406,8 +409,17 @@ class StabilityPanel(param.Parameterized):
 
     def critical_lr(self):
         """2/λmax at the first known minimum, or None (no minimum, or no positive curvature
-        there, or a loss or curvature that is not finite)."""
-        surface = self.lesson.surface
+        there, or a loss or curvature that is not finite). Computed once per surface: a tap
+        moves only the start, not the minimum."""
+        lesson = self.lesson
+        key = (lesson.landscape, *(repr(getattr(lesson, name)) for name in ("function", "domain")
+                                   if name in lesson.param))
+        if self._critical_for[0] != key:
+            self._critical_for = (key, self._critical_lr_of(lesson.surface))
+        return self._critical_for[1]
+
+    @staticmethod
+    def _critical_lr_of(surface):
         if not len(surface.minima):
             return None
         try:

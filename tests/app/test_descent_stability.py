@@ -347,3 +347,17 @@ def test_your_function_gets_its_own_basin_map_and_no_critical_eta():
     # a preset leaves the typed function for its registered landscape
     panel.preset_select.value = "himmelblau-basins"
     assert (lesson.landscape, lesson.function) == ("himmelblau", "")
+
+
+def test_a_tap_does_not_recompute_the_critical_eta_only_the_curvature_at_the_start(monkeypatch):
+    lesson = GradientDescent()
+    panel = lesson.stability
+    calls = []
+    original = basins.critical_lr
+    monkeypatch.setattr(basins, "critical_lr", lambda *a, **k: calls.append(a) or original(*a, **k))
+    lesson.place_start(1.0, -1.0)
+    assert calls == []
+    assert "λmax at the start (1, -1)" in panel.critical.object
+    assert "η* = 2/λmax = 0.3333" in panel.critical.object
+    lesson.landscape = "rosenbrock"     # a new surface: its own η*
+    assert len(calls) == 1
