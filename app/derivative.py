@@ -17,7 +17,7 @@ import param
 
 import landscapes
 import optimizers
-from app import theme
+from app import reveal, theme
 from app.controls import answer_drags_at_once, log_slider
 from app.derivative_figures import (
     ERROR_H,
@@ -32,6 +32,7 @@ from app.derivative_figures import (
 )
 from app.descent import fmt as status_number
 from app.lesson_api import csv_number
+from app.reveal import Reveal
 
 INTRO = (
     "The **derivative** is the slope of the loss: how fast L changes when the weight w moves a "
@@ -81,15 +82,21 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
     descent_start = param.Number(default=0.0, bounds=(-2.0, 8.0), doc="Start w₀ of the descent")
     descent_steps = param.Integer(default=10, bounds=(1, 30), doc="Number of descent steps")
 
-    def __init__(self, **params):
+    revealed = param.Integer(default=0, doc=(
+        "How many of the parts below the first screen are built (they are built when the "
+        "student scrolls to them, see app/reveal.py)"))
+
+    def __init__(self, defer=None, **params):
+        """`defer`: build the figures beside and below the first screen (the error plot, the
+        secants, the 1-D descent) only when the student scrolls to them (app/reveal.py); by
+        default on a server, never in a notebook or a test."""
         self.curve = landscapes.curve("square")
         self.descent_curve = landscapes.curve("shifted")
         super().__init__(**params)
         self._shared = theme.SharedModels()  # this page's shared figure parts
+        self._build_sources()
         self._build_slope_figure()
-        self._build_error_figure()
-        self._build_secant_figure()
-        self._build_descent_figure()
+        self.error_figure = self.secant_figure = self.descent_figure = None
         self._build_controls()
         self._update_slope()
         self._update_descent()
@@ -97,7 +104,7 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
         self.param.watch(
             self._on_descent_change, ["descent_lr", "descent_start", "descent_steps"]
         )
-        self._layout = self._build_layout()
+        self._layout = self._build_layout(reveal.on_server() if defer is None else defer)
 
     # ------------------------------------------------------------------------ controls
 
@@ -232,7 +239,10 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
 
     # ------------------------------------------------------------------------ layout
 
-    def _build_layout(self):
+    def _build_layout(self, defer):
+        """The first screen (the text, w and h, the readout and the curve with its tangent),
+        then the error plot beside it and the 1-D descent and the secants below. With
+        `defer`, placeholders stand for the last two until the student scrolls to them."""
         card = dict(sizing_mode="stretch_width", margin=(4, 6))
         slope_controls = pn.Column(
             pn.pane.Markdown(INTRO, sizing_mode="stretch_width", margin=(0, 10),
@@ -243,11 +253,57 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
             self.slope_readout,
             width=theme.CONTROLS_WIDTH + 60,
         )
-        error_column = pn.Column(
+        if not defer:
+            return theme.responsive(pn.Column(
+                pn.FlexBox(slope_controls, self.slope_figure, *self._error_part(), **card),
+                *self._lower_part(),
+                sizing_mode="stretch_width",
+            ))
+        first_row = pn.FlexBox(slope_controls, self.slope_figure, **card)
+        layout = pn.Column(first_row, sizing_mode="stretch_width")
+        first_row.append(self._placeholder(
+            first_row, self._error_part, "reveal-error-figure",
+            "Drawing the error of the numerical slope…",
+            width=theme.SMALL_FIGURE_WIDTH, height=theme.CURVE_FIGURE_HEIGHT, margin=(5, 10)))
+        layout.append(self._placeholder(
+            layout, self._lower_part, "reveal-descent1d-figure",
+            "Drawing gradient descent in 1-D and the secants…",
+            height=theme.SMALL_FIGURE_HEIGHT + 20, sizing_mode="stretch_width",
+            margin=(5, 10)))
+        return theme.responsive(layout)
+
+    def _placeholder(self, container, build_part, name, label, **layout):
+        """A Reveal in `container` that, once seen, puts the part `build_part()` builds in
+        its own place (one message to the browser)."""
+        def build():
+            objects = build_part()
+            with pn.io.hold():
+                index = container.objects.index(placeholder)
+                for item in objects:
+                    theme.responsive(item, part=True)
+                container.objects = [*container.objects[:index], *objects,
+                                     *container.objects[index + 1:]]
+                for item in objects:
+                    reveal.serve_stylesheets_locally(item)
+                self.revealed += 1
+
+        placeholder = Reveal.when_seen(build, name, label=label, **layout)
+        return placeholder
+
+    def _error_part(self):
+        """The log-log error plot with its text (beside the curve on a wide screen)."""
+        self._build_error_figure()
+        return [pn.Column(
             self.error_figure,
             pn.pane.Markdown(ERROR_TEXT, width=theme.SMALL_FIGURE_WIDTH, margin=(0, 10),
                              styles=theme.SMALL_TEXT_STYLE),
-        )
+        )]
+
+    def _lower_part(self):
+        """Below the first screen: 1-D gradient descent with its iterates, and the secants."""
+        self._build_secant_figure()
+        self._build_descent_figure()
+        card = dict(sizing_mode="stretch_width", margin=(4, 6))
         secant_column = pn.Column(
             pn.pane.Markdown(SECANT_TEXT, width=theme.SMALL_FIGURE_WIDTH, margin=(0, 10),
                              styles=theme.TEXT_STYLE),
@@ -263,13 +319,11 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
             self.descent_steps_slider,
             width=theme.CONTROLS_WIDTH + 60,
         )
-        return theme.responsive(pn.Column(
-            pn.FlexBox(slope_controls, self.slope_figure, error_column, **card),
+        return [
             pn.layout.Divider(margin=(4, 10)),
             pn.FlexBox(descent_controls, self.descent_figure, self.descent_readout,
                        secant_column, **card),
-            sizing_mode="stretch_width",
-        ))
+        ]
 
     # ---------------------------------------------------------------- lecture interface
     # (app/lesson_api.py)

@@ -276,13 +276,19 @@ class Lecture(param.Parameterized):
                 for attribute in attributes:
                     getattr(lesson, attribute).visible = False
         self._watch(key, lesson)
+        self._present(lesson)
+        if "revealed" in lesson.param:  # a part built when scrolled to (app/reveal.py)
+            lesson.param.watch(lambda _event: self._present(lesson), "revealed")
+        self._say(key, lesson)
+        self.refresh_link()
+        return lesson
+
+    def _present(self, lesson):
+        """Presentation mode's stylesheets (and, when on, its sizes) on the lesson's parts."""
         presenting.prepare_text(lesson)
         if self.presenting:
             presenting.scale_figures(lesson, True, self._scaled)
             presenting.scale_text(lesson, True)
-        self._say(key, lesson)
-        self.refresh_link()
-        return lesson
 
     def built(self, key):
         return self._built.get(key)
