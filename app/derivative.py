@@ -85,6 +85,10 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
     revealed = param.Integer(default=0, doc=(
         "How many of the parts below the first screen are built (they are built when the "
         "student scrolls to them, see app/reveal.py)"))
+    new_part = param.List(default=[], doc=(
+        "The Panel objects of the part about to be shown, set just before they go on the "
+        "page: the lecture gives them presentation mode first (restyling them once shown "
+        "would cost the server a second round of models)"))
 
     def __init__(self, defer=None, **params):
         """`defer`: build the figures beside and below the first screen (the error plot, the
@@ -277,10 +281,11 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
         its own place (one message to the browser)."""
         def build():
             objects = build_part()
+            for item in objects:
+                theme.responsive(item, part=True)
+            self.new_part = objects
             with pn.io.hold():
                 index = container.objects.index(placeholder)
-                for item in objects:
-                    theme.responsive(item, part=True)
                 container.objects = [*container.objects[:index], *objects,
                                      *container.objects[index + 1:]]
                 for item in objects:

@@ -181,6 +181,17 @@ aria-atomic="true"></div>"""
 """]
 
 
+class LessonPart:
+    """A lesson's part about to be shown (a lesson's `new_part`), read by app/presenting.py's
+    functions as they read a lesson: its layout is `__panel__()`."""
+
+    def __init__(self, objects):
+        self.layout = pn.Column(*objects)
+
+    def __panel__(self):
+        return self.layout
+
+
 # ------------------------------------------------------------------------- the lecture
 
 
@@ -277,8 +288,8 @@ class Lecture(param.Parameterized):
                     getattr(lesson, attribute).visible = False
         self._watch(key, lesson)
         self._present(lesson)
-        if "revealed" in lesson.param:  # a part built when scrolled to (app/reveal.py)
-            lesson.param.watch(lambda _event: self._present(lesson), "revealed")
+        if "new_part" in lesson.param:  # a part built when scrolled to (app/reveal.py)
+            lesson.param.watch(lambda event: self._present(LessonPart(event.new)), "new_part")
         self._say(key, lesson)
         self.refresh_link()
         return lesson
