@@ -260,11 +260,15 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
         if not defer:
             return theme.responsive(pn.Column(
                 pn.FlexBox(slope_controls, self.slope_figure, *self._error_part(), **card),
+                pn.layout.Divider(margin=(4, 10)),
                 *self._lower_part(),
                 sizing_mode="stretch_width",
             ))
         first_row = pn.FlexBox(slope_controls, self.slope_figure, **card)
-        layout = pn.Column(first_row, sizing_mode="stretch_width")
+        # The divider is drawn with the first screen: a later one would ask Panel's CDN for
+        # its stylesheet (Panel points it at this server only when the page is first sent).
+        layout = pn.Column(first_row, pn.layout.Divider(margin=(4, 10)),
+                           sizing_mode="stretch_width")
         first_row.append(self._placeholder(
             first_row, self._error_part, "reveal-error-figure",
             "Drawing the error of the numerical slope…",
@@ -288,8 +292,6 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
                 index = container.objects.index(placeholder)
                 container.objects = [*container.objects[:index], *objects,
                                      *container.objects[index + 1:]]
-                for item in objects:
-                    reveal.serve_stylesheets_locally(item)
                 self.revealed += 1
 
         placeholder = Reveal.when_seen(build, name, label=label, **layout)
@@ -324,11 +326,8 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
             self.descent_steps_slider,
             width=theme.CONTROLS_WIDTH + 60,
         )
-        return [
-            pn.layout.Divider(margin=(4, 10)),
-            pn.FlexBox(descent_controls, self.descent_figure, self.descent_readout,
-                       secant_column, **card),
-        ]
+        return [pn.FlexBox(descent_controls, self.descent_figure, self.descent_readout,
+                           secant_column, **card)]
 
     # ---------------------------------------------------------------- lecture interface
     # (app/lesson_api.py)

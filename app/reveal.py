@@ -9,6 +9,11 @@ the window already, e.g. on a wide screen), the browser sets `seen` and the serv
 the part and puts it in the placeholder's place. A student who never scrolls there never
 costs its models. Outside a server (a notebook, the tests) a lesson builds everything at
 once (`on_server()` says which).
+
+A part put on the page later keeps the stylesheet links it was built with: Panel points its
+own stylesheets at this server (instead of its CDN) only when a page is first sent, so a part
+holds nothing that links one (a `pn.layout.Divider` does; lesson 1 draws its divider with the
+first screen). tests/ui/test_derivative.py fails on any request outside the server.
 """
 
 import panel as pn
@@ -77,15 +82,3 @@ state.observer.observe(spot);
         placeholder.param.watch(seen, "seen")
         return placeholder
 
-
-def serve_stylesheets_locally(viewable):
-    """Point the stylesheets of `viewable`'s models, added after the page was served, at this
-    server: Panel rewrites its CDN stylesheet links only when a page is first rendered (as
-    app/upstream_patches.py's `serve_stylesheets_locally` does for a lazily built tab)."""
-    from panel.io.resources import patch_model_css
-
-    for model, _parent in list(viewable._models.values()):
-        doc = model.document
-        dist_url = doc._template_variables.get("dist_url") if doc is not None else None
-        if dist_url:
-            patch_model_css(model, dist_url=dist_url)
