@@ -246,7 +246,8 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
     def _build_layout(self, defer):
         """The first screen (the text, w and h, the readout and the curve with its tangent),
         then the error plot beside it and the 1-D descent and the secants below. With
-        `defer`, placeholders stand for the last two until the student scrolls to them."""
+        `defer`, a placeholder stands beside the curve until the student scrolls to it (on
+        a laptop it is in view at once); then both parts are built, in one message."""
         card = dict(sizing_mode="stretch_width", margin=(4, 6))
         slope_controls = pn.Column(
             pn.pane.Markdown(INTRO, sizing_mode="stretch_width", margin=(0, 10),
@@ -269,33 +270,24 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
         # its stylesheet (Panel points it at this server only when the page is first sent).
         layout = pn.Column(first_row, pn.layout.Divider(margin=(4, 10)),
                            sizing_mode="stretch_width")
-        first_row.append(self._placeholder(
-            first_row, self._error_part, "reveal-error-figure",
-            "Drawing the error of the numerical slope…",
-            width=theme.SMALL_FIGURE_WIDTH, height=theme.CURVE_FIGURE_HEIGHT, margin=(5, 10)))
-        layout.append(self._placeholder(
-            layout, self._lower_part, "reveal-descent1d-figure",
-            "Drawing gradient descent in 1-D and the secants…",
-            height=theme.SMALL_FIGURE_HEIGHT + 20, sizing_mode="stretch_width",
-            margin=(5, 10)))
-        return theme.responsive(layout)
 
-    def _placeholder(self, container, build_part, name, label, **layout):
-        """A Reveal in `container` that, once seen, puts the part `build_part()` builds in
-        its own place (one message to the browser)."""
-        def build():
-            objects = build_part()
-            for item in objects:
+        def build_the_rest():
+            beside, below = self._error_part(), self._lower_part()
+            for item in (*beside, *below):
                 theme.responsive(item, part=True)
-            self.new_part = objects
+            self.new_part = [*beside, *below]
             with pn.io.hold():
-                index = container.objects.index(placeholder)
-                container.objects = [*container.objects[:index], *objects,
-                                     *container.objects[index + 1:]]
+                first_row.objects = [*first_row.objects[:-1], *beside]  # the placeholder's place
+                layout.objects = [*layout.objects, *below]
                 self.revealed += 1
 
-        placeholder = Reveal.when_seen(build, name, label=label, **layout)
-        return placeholder
+        # One placeholder for both parts: the part below starts under the error plot on a
+        # phone, and on a laptop both are in view at once (one message, not two).
+        first_row.append(Reveal.when_seen(
+            build_the_rest, "reveal-error-figure", label="Drawing the error of the numerical "
+            "slope, gradient descent in 1-D and the secants…",
+            width=theme.SMALL_FIGURE_WIDTH, height=theme.CURVE_FIGURE_HEIGHT, margin=(5, 10)))
+        return theme.responsive(layout)
 
     def _error_part(self):
         """The log-log error plot with its text (beside the curve on a wide screen)."""

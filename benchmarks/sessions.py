@@ -348,8 +348,8 @@ def run(repeats=5, quick=False):
                 rows.append(row("app: server CPU to create a session and scroll through "
                                 "lesson 1", scrolled_cpu * 1e3, "ms", note=(
                                     f"mean of {creations} new pages whose student also "
-                                    "scrolls to the parts built when scrolled to (the error "
-                                    "plot, secants, 1-D descent)")))
+                                    "scrolls to the error plot's place (as a laptop shows it "
+                                    "at once): it, the secants and 1-D descent are built")))
             rows.append(row(f"{kind}: server CPU per slider interaction",
                             per_interaction[kind] * 1e3, "ms", note=(
                                 f"client-side latency p50 {statistics.median(latencies) * 1e3:.1f}"

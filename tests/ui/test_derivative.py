@@ -50,7 +50,7 @@ def test_the_worked_numbers_are_on_screen(page, server_url):
 
 
 MISSING_JS = """names => names.filter(n => Bokeh.documents[0].get_model_by_name(n) == null)"""
-BELOW = ["descent1d-figure", "descent1d-path", "secant-figure", "secant-lines"]
+BELOW = ["error-figure", "descent1d-figure", "descent1d-path", "secant-figure", "secant-lines"]
 
 
 def test_on_a_phone_the_parts_below_the_first_screen_arrive_when_scrolled_to(browser,
@@ -70,7 +70,7 @@ def test_on_a_phone_the_parts_below_the_first_screen_arrive_when_scrolled_to(bro
         set_widget_value(page, "w", -1.5)
         wait_for_data(page, "derivative-point", "d.w[0] === -1.5")
         assert page.evaluate(MISSING_JS, BELOW) == BELOW  # not built: nobody scrolled there
-        page.get_by_text("Drawing gradient descent in 1-D").wait_for(state="attached")
+        page.get_by_text("Drawing the error of the numerical slope").wait_for(state="attached")
         # A student's thumb: the page scrolls down a little at a time until the part is
         # there (nothing is clicked).
         page.wait_for_function(
