@@ -17,7 +17,7 @@ import param
 
 import landscapes
 import optimizers
-from app import theme
+from app import reveal, theme
 from app.controls import answer_drags_at_once, log_slider
 from app.derivative_figures import (
     ERROR_H,
@@ -32,6 +32,7 @@ from app.derivative_figures import (
 )
 from app.descent import fmt as status_number
 from app.lesson_api import csv_number
+from app.reveal import Reveal
 
 INTRO = (
     "The **derivative** is the slope of the loss: how fast L changes when the weight w moves a "
@@ -81,15 +82,25 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
     descent_start = param.Number(default=0.0, bounds=(-2.0, 8.0), doc="Start w₀ of the descent")
     descent_steps = param.Integer(default=10, bounds=(1, 30), doc="Number of descent steps")
 
-    def __init__(self, **params):
+    revealed = param.Integer(default=0, doc=(
+        "How many of the parts below the first screen are built (they are built when the "
+        "student scrolls to them, see app/reveal.py)"))
+    new_part = param.List(default=[], doc=(
+        "The Panel objects of the part about to be shown, set just before they go on the "
+        "page: the lecture gives them presentation mode first (restyling them once shown "
+        "would cost the server a second round of models)"))
+
+    def __init__(self, defer=None, **params):
+        """`defer`: build the figures beside and below the first screen (the error plot, the
+        secants, the 1-D descent) only when the student scrolls to them (app/reveal.py); by
+        default on a server, never in a notebook or a test."""
         self.curve = landscapes.curve("square")
         self.descent_curve = landscapes.curve("shifted")
         super().__init__(**params)
         self._shared = theme.SharedModels()  # this page's shared figure parts
+        self._build_sources()
         self._build_slope_figure()
-        self._build_error_figure()
-        self._build_secant_figure()
-        self._build_descent_figure()
+        self.error_figure = self.secant_figure = self.descent_figure = None
         self._build_controls()
         self._update_slope()
         self._update_descent()
@@ -97,7 +108,7 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
         self.param.watch(
             self._on_descent_change, ["descent_lr", "descent_start", "descent_steps"]
         )
-        self._layout = self._build_layout()
+        self._layout = self._build_layout(reveal.on_server() if defer is None else defer)
 
     # ------------------------------------------------------------------------ controls
 
@@ -232,7 +243,11 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
 
     # ------------------------------------------------------------------------ layout
 
-    def _build_layout(self):
+    def _build_layout(self, defer):
+        """The first screen (the text, w and h, the readout and the curve with its tangent),
+        then the error plot beside it and the 1-D descent and the secants below. With
+        `defer`, a placeholder stands beside the curve until the student scrolls to it (on
+        a laptop it is in view at once); then both parts are built, in one message."""
         card = dict(sizing_mode="stretch_width", margin=(4, 6))
         slope_controls = pn.Column(
             pn.pane.Markdown(INTRO, sizing_mode="stretch_width", margin=(0, 10),
@@ -243,11 +258,51 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
             self.slope_readout,
             width=theme.CONTROLS_WIDTH + 60,
         )
-        error_column = pn.Column(
+        if not defer:
+            return theme.responsive(pn.Column(
+                pn.FlexBox(slope_controls, self.slope_figure, *self._error_part(), **card),
+                pn.layout.Divider(margin=(4, 10)),
+                *self._lower_part(),
+                sizing_mode="stretch_width",
+            ))
+        first_row = pn.FlexBox(slope_controls, self.slope_figure, **card)
+        # The divider is drawn with the first screen: a later one would ask Panel's CDN for
+        # its stylesheet (Panel points it at this server only when the page is first sent).
+        layout = pn.Column(first_row, pn.layout.Divider(margin=(4, 10)),
+                           sizing_mode="stretch_width")
+
+        def build_the_rest():
+            beside, below = self._error_part(), self._lower_part()
+            for item in (*beside, *below):
+                theme.responsive(item, part=True)
+            self.new_part = [*beside, *below]
+            with pn.io.hold():
+                first_row.objects = [*first_row.objects[:-1], *beside]  # the placeholder's place
+                layout.objects = [*layout.objects, *below]
+                self.revealed += 1
+
+        # One placeholder for both parts: the part below starts under the error plot on a
+        # phone, and on a laptop both are in view at once (one message, not two).
+        first_row.append(Reveal.when_seen(
+            build_the_rest, "reveal-error-figure", label="Drawing the error of the numerical "
+            "slope, gradient descent in 1-D and the secants…",
+            width=theme.SMALL_FIGURE_WIDTH, height=theme.CURVE_FIGURE_HEIGHT, margin=(5, 10)))
+        return theme.responsive(layout)
+
+    def _error_part(self):
+        """The log-log error plot with its text (beside the curve on a wide screen)."""
+        self._build_error_figure()
+        return [pn.Column(
             self.error_figure,
             pn.pane.Markdown(ERROR_TEXT, width=theme.SMALL_FIGURE_WIDTH, margin=(0, 10),
                              styles=theme.SMALL_TEXT_STYLE),
-        )
+        )]
+
+    def _lower_part(self):
+        """Below the first screen: 1-D gradient descent with its iterates, and the secants."""
+        self._build_secant_figure()
+        self._build_descent_figure()
+        card = dict(sizing_mode="stretch_width", margin=(4, 6))
         secant_column = pn.Column(
             pn.pane.Markdown(SECANT_TEXT, width=theme.SMALL_FIGURE_WIDTH, margin=(0, 10),
                              styles=theme.TEXT_STYLE),
@@ -263,13 +318,8 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
             self.descent_steps_slider,
             width=theme.CONTROLS_WIDTH + 60,
         )
-        return theme.responsive(pn.Column(
-            pn.FlexBox(slope_controls, self.slope_figure, error_column, **card),
-            pn.layout.Divider(margin=(4, 10)),
-            pn.FlexBox(descent_controls, self.descent_figure, self.descent_readout,
-                       secant_column, **card),
-            sizing_mode="stretch_width",
-        ))
+        return [pn.FlexBox(descent_controls, self.descent_figure, self.descent_readout,
+                           secant_column, **card)]
 
     # ---------------------------------------------------------------- lecture interface
     # (app/lesson_api.py)

@@ -75,6 +75,33 @@ class DerivativeFigures:
 
     # ---------------------------------------------------------------- figures, built once
 
+    def _build_sources(self):
+        """The named sources of the figures below the first screen, made up front: the
+        lesson keeps them current whether or not their figure is built yet (a figure built
+        when the student scrolls to it, app/reveal.py, then shows the current state)."""
+        self.error_forward_source = self._source({"h": [], "error": []}, "error-forward")
+        self.error_central_source = self._source({"h": [], "error": []}, "error-central")
+        self.error_current_source = self._source({"h": [], "error": [], "color": []},
+                                                 "error-current")
+        loss_at = float(self.curve.loss(SECANT_AT))
+        slopes = [float(forward_difference(self.curve.loss, SECANT_AT, h)) for h in SECANT_STEPS]
+        self.secant_slopes = dict(zip(SECANT_STEPS, slopes, strict=True))
+        xs, ys = [], []
+        for slope in slopes:
+            line_w, line_l = line_through(SECANT_AT, loss_at, slope, 0.25)
+            xs.append(list(line_w))
+            ys.append(list(line_l))
+        self.secants_source = self._source(
+            {
+                "xs": xs,
+                "ys": ys,
+                "color": list(theme.SECANT_STEP_COLORS),
+                "label": [f"h = {h:g}: slope {fmt(s, 6)}" for h, s in self.secant_slopes.items()],
+            },
+            "secant-lines",
+        )
+        self.descent_source = self._source({"w": [], "loss": [], "step": []}, "descent1d-path")
+
     def _figure(self, name, title, width, height, x_range, y_range, x_axis_label="w",
                 y_axis_label="L(w)", tools=ZOOM_TOOLS, **axis_types):
         """One of the lesson's figures: the shared look, parts and toolbar (see theme)."""
@@ -143,10 +170,6 @@ class DerivativeFigures:
                            theme.SMALL_FIGURE_WIDTH, theme.CURVE_FIGURE_HEIGHT,
                            (1e-12, 1.0), (1e-17, 10.0), "h", "|numerical − 2w|",
                            x_axis_type="log", y_axis_type="log")
-        self.error_forward_source = self._source({"h": [], "error": []}, "error-forward")
-        self.error_central_source = self._source({"h": [], "error": []}, "error-central")
-        self.error_current_source = self._source({"h": [], "error": [], "color": []},
-                                                 "error-current")
         forward = self._draw(fig, self.error_forward_source, Line(
             x="h", y="error", line_color=theme.FORWARD_COLOR, line_width=2))
         central = self._draw(fig, self.error_central_source, Line(
@@ -163,22 +186,6 @@ class DerivativeFigures:
                            (0.96, 1.13), (0.9, 1.3), tools=("save",))
         self._draw_curve(fig, self.curve, SECANT_CURVE_W)
         loss_at = float(self.curve.loss(SECANT_AT))
-        slopes = [float(forward_difference(self.curve.loss, SECANT_AT, h)) for h in SECANT_STEPS]
-        self.secant_slopes = dict(zip(SECANT_STEPS, slopes, strict=True))
-        xs, ys = [], []
-        for slope in slopes:
-            line_w, line_l = line_through(SECANT_AT, loss_at, slope, 0.25)
-            xs.append(list(line_w))
-            ys.append(list(line_l))
-        self.secants_source = self._source(
-            {
-                "xs": xs,
-                "ys": ys,
-                "color": list(theme.SECANT_STEP_COLORS),
-                "label": [f"h = {h:g}: slope {fmt(s, 6)}" for h, s in self.secant_slopes.items()],
-            },
-            "secant-lines",
-        )
         secants = self._draw(fig, self.secants_source, MultiLine(
             xs="xs", ys="ys", line_color="color", line_width=2))
         tangent_w, tangent_l = line_through(
@@ -206,7 +213,6 @@ class DerivativeFigures:
                            theme.CURVE_FIGURE_WIDTH, theme.SMALL_FIGURE_HEIGHT + 20,
                            (lo, hi), (-1.5, 27.0))
         self._draw_curve(fig, self.descent_curve, DESCENT_CURVE_W)
-        self.descent_source = self._source({"w": [], "loss": [], "step": []}, "descent1d-path")
         self._draw(fig, self.descent_source, Line(
             x="w", y="loss", line_color=theme.DESCENT_1D_COLOR, line_width=1.5,
             line_alpha=0.7))

@@ -182,6 +182,17 @@ aria-atomic="true"></div>"""
 """]
 
 
+class LessonPart:
+    """A lesson's part about to be shown (a lesson's `new_part`), read by app/presenting.py's
+    functions as they read a lesson: its layout is `__panel__()`."""
+
+    def __init__(self, objects):
+        self.layout = pn.Column(*objects)
+
+    def __panel__(self):
+        return self.layout
+
+
 # ------------------------------------------------------------------------- the lecture
 
 
@@ -278,13 +289,19 @@ class Lecture(param.Parameterized):
                 for attribute in attributes:
                     getattr(lesson, attribute).visible = False
         self._watch(key, lesson)
+        self._present(lesson)
+        if "new_part" in lesson.param:  # a part built when scrolled to (app/reveal.py)
+            lesson.param.watch(lambda event: self._present(LessonPart(event.new)), "new_part")
+        self._say(key, lesson)
+        self.refresh_link()
+        return lesson
+
+    def _present(self, lesson):
+        """Presentation mode's stylesheets (and, when on, its sizes) on the lesson's parts."""
         presenting.prepare_text(lesson)
         if self.presenting:
             presenting.scale_figures(lesson, True, self._scaled)
             presenting.scale_text(lesson, True)
-        self._say(key, lesson)
-        self.refresh_link()
-        return lesson
 
     def built(self, key):
         return self._built.get(key)

@@ -89,7 +89,8 @@ def prepare_text(lesson):
             extra = PRESENT_LATEX_CSS
         else:
             extra = PRESENT_TEXT_CSS
-        item.stylesheets = [*item.stylesheets, extra]
+        if extra not in item.stylesheets:  # a lesson's later parts call this again
+            item.stylesheets = [*item.stylesheets, extra]
 
 
 def scale_text(lesson, on):

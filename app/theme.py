@@ -327,9 +327,12 @@ EQUAL_SCALE_TAG = "downhill-equal-scale"
 """Figures tagged so keep their own equal-scale CSS (responsive() leaves their size alone)."""
 
 
-def responsive(layout):
+def responsive(layout, part=False):
     """Give a lesson's layout the responsive CSS: the lesson is the size container, its rows
-    wrap, fixed widths give way below NARROW, and its figures keep their shape. Returns it."""
+    wrap, fixed widths give way below NARROW, and its figures keep their shape. Returns it.
+
+    `part=True`: `layout` is a part put into a lesson's layout later (app/reveal.py); it gets
+    the CSS of an item inside a lesson, not the lesson's own."""
     import panel as pn
     from bokeh.models import Plot
 
@@ -337,7 +340,9 @@ def responsive(layout):
         if css not in item.stylesheets:
             item.stylesheets = [*item.stylesheets, css]
 
-    add(layout, LESSON_CSS)
+    lesson = None if part else layout
+    if not part:
+        add(layout, LESSON_CSS)
     for item in layout.select(lambda o: isinstance(o, pn.viewable.Viewable)):
         if isinstance(item, pn.Row | pn.FlexBox):
             add(item, ROW_CSS)
@@ -349,12 +354,12 @@ def responsive(layout):
             fig = item.object
             if isinstance(fig, Plot) and EQUAL_SCALE_TAG not in fig.tags:
                 add(fig, figure_css(fig.min_width or fig.width or 600, fig.height or 400))
-        elif item is not layout and isinstance(item, pn.layout.ListLike):
+        elif item is not lesson and isinstance(item, pn.layout.ListLike):
             add(item, FULL_WIDTH_CSS)
         elif isinstance(item, pn.pane.PaneBase) and getattr(item, "width", None):
             add(item, FULL_WIDTH_CSS)
             add(item, TEXT_FIT_CSS)
-        elif item is not layout and (getattr(item, "width", None)
+        elif item is not lesson and (getattr(item, "width", None)
                                      or getattr(item, "min_width", None)):
             add(item, FLUID_CSS)
     return layout

@@ -262,6 +262,18 @@ class BokehSession:
         await self.send_event("document_ready", timeout=timeout)
         await self.wait_for(lambda: all(self.find_all(name=n) for n in names), timeout)
 
+    async def reveal(self, names=(), timeout=30.0):
+        """Say that every placeholder of a part built when scrolled to (app/reveal.py: a
+        model named `reveal-…` whose `seen` is not yet true) came into view, as the browser
+        does when the student scrolls there, and wait until the models named in `names`
+        exist."""
+        hidden = [model for model in self.models.values()
+                  if str(model["attributes"].get("name", "")).startswith("reveal-")
+                  and not model["attributes"].get("seen")]
+        for model in hidden:
+            await self.set_value(model, True, attr="seen", timeout=timeout)
+        await self.wait_for(lambda: all(self.find_all(name=n) for n in names), timeout)
+
     async def open_tab(self, title, names=(), timeout=30.0):
         """Make the tab titled `title` the active one (as a click on it does) and wait until
         the models named in `names` exist (lessons may be built when first opened)."""

@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import panel as pn
 import pytest
 
 import landscapes
@@ -208,3 +209,98 @@ def test_legends_name_their_lines_and_hide_them_on_click():
     first, second = (item.label for item in secant_legend.items)
     assert first.field == "label" and second.value == "tangent: slope 2"  # one entry per h
     assert secant_legend.items[0].renderers[0].data_source is lesson.secants_source
+
+
+# ---------------------------------------------------- built when scrolled to (issue 14)
+
+
+def _placeholders(lesson):
+    from app.reveal import Reveal
+
+    return lesson.__panel__().select(Reveal)
+
+
+def _shown(lesson):
+    """The lesson in a Bokeh document of its own (as a page shows it), kept up to date."""
+    from bokeh.document import Document
+
+    doc = Document()
+    doc.add_root(lesson.__panel__().get_root(doc))
+    return doc
+
+
+def _named(doc):
+    """The stable names (app/README.md) in `doc`, and how many models it holds."""
+    return ({model.name for model in doc.models if model.name and model.name.islower()},
+            len(doc.models))
+
+
+FIRST_SCREEN = {"derivative-figure", "derivative-curve", "tangent-line", "secant-line",
+                "derivative-point", "secant-points", "step-arrow", "step-arrow-annotation",
+                "direction-label"}
+BESIDE = {"error-figure", "error-forward", "error-central", "error-current"}
+BELOW = {"secant-figure", "secant-lines", "descent1d-figure", "descent1d-path"}
+
+
+def test_a_deferred_lesson_shows_its_first_screen_and_a_placeholder_for_the_rest():
+    lesson = Derivative(defer=True)
+    names, count = _named(_shown(lesson))
+    assert FIRST_SCREEN <= names and not (BESIDE | BELOW) & names
+    assert count <= 80  # the whole lesson: 172
+    assert lesson.error_figure is lesson.secant_figure is lesson.descent_figure is None
+    placeholder, = _placeholders(lesson)
+    assert placeholder.name == "reveal-error-figure" and lesson.revealed == 0
+    assert lesson.__panel__()[0][-1] is placeholder  # beside the curve, where the plot goes
+
+
+def test_the_placeholder_seen_builds_the_rest_in_its_place_with_the_current_state():
+    lesson = Derivative(defer=True)
+    lesson.param.update(w=-0.5, h=0.01, descent_lr=2.0)  # changed before anything is seen
+    doc = _shown(lesson)
+    placeholder, = _placeholders(lesson)
+    placeholder.seen = True
+    names, _count = _named(doc)
+    assert (BESIDE | BELOW) <= names and lesson.revealed == 1 and not _placeholders(lesson)
+    first_row = lesson.__panel__()[0]
+    assert first_row[2].objects[0].object is lesson.error_figure  # where the placeholder was
+    assert list(lesson.error_current_source.data["h"]) == [0.01, 0.01]
+    assert list(lesson.descent_source.data["w"][:3]) == [0.0, 12.0, -24.0]  # η = 2 flips
+    placeholder.seen = False
+    placeholder.seen = True  # seen again (a re-rendered placeholder): built once
+    assert lesson.revealed == 1
+
+
+def test_a_deferred_lesson_becomes_the_same_lesson_as_one_built_at_once():
+    deferred, eager = Derivative(defer=True), Derivative(defer=False)
+    doc = _shown(deferred)
+    for placeholder in _placeholders(deferred):
+        placeholder.seen = True
+    assert _named(doc) == _named(_shown(eager))
+    for item, twin in zip(deferred.__panel__().select(), eager.__panel__().select(),
+                          strict=True):
+        assert type(item) is type(twin)
+        assert sorted(item.stylesheets, key=str) == sorted(twin.stylesheets, key=str)
+
+
+def test_outside_a_server_the_lesson_is_built_at_once():
+    lesson = Derivative()  # a notebook, a test: no browser reports what it sees
+    assert not _placeholders(lesson) and lesson.descent_figure is not None
+
+
+def test_presentation_mode_reaches_a_part_built_later(monkeypatch):
+    from app import reveal
+    from app.lecture import Lecture
+    from app.presenting import PRESENT_TEXT_CSS
+
+    monkeypatch.setattr(reveal, "on_server", lambda: True)  # as on a server: deferred
+    lesson = Lecture("present=1").lesson("derivative")
+    assert lesson.slope_figure.title.text_font_size != "15px"  # scaled ×1.45
+    assert lesson.error_figure is None
+    for placeholder in _placeholders(lesson):
+        placeholder.seen = True
+    assert lesson.error_figure.title.text_font_size != "15px"
+    assert lesson.descent_figure.title.text_font_size != "15px"
+    texts = lesson.__panel__().select(pn.pane.Markdown)
+    assert len(texts) == 4
+    assert all(t.stylesheets.count(PRESENT_TEXT_CSS) == 1 for t in texts)
+    assert all("downhill-presenting" in t.css_classes for t in texts)

@@ -112,7 +112,7 @@ def test_a_served_page_sends_the_placeholders_first_and_the_lesson_after_documen
             assert not session.find_all(name="derivative-figure")
             texts = [m["attributes"].get("text", "") for m in session.models.values()]
             assert sum("Building the lesson" in str(text) for text in texts) == 4
-            await session.ready(["derivative-figure", "descent1d-path"])
+            await session.ready(["derivative-figure", "tangent-line"])
             lesson = {model["id"] for model in session.models.values()} - first
             stylesheets = [m["attributes"].get("url", "") for m in session.models.values()
                            if m["type"] == "ImportedStyleSheet"]
@@ -121,3 +121,26 @@ def test_a_served_page_sends_the_placeholders_first_and_the_lesson_after_documen
     first, lesson, stylesheets = run(scenario())
     assert first < lesson  # the first document is the light part of the page
     assert stylesheets and not [url for url in stylesheets if url.startswith("http")]
+
+
+def test_a_served_lesson_1_sends_its_first_screen_and_the_rest_when_scrolled_to(
+        live_server):  # noqa: F811  (the fixture imported above)
+    from benchmarks.sessions import LESSON1_READY, LESSON1_REST
+    from benchmarks.wsclient import BokehSession
+    from tests.reliability.conftest import run
+
+    _server, url = live_server
+
+    async def scenario():
+        async with await BokehSession.open(url) as session:
+            await session.ready(LESSON1_READY)
+            first_screen = len(session.models)
+            missing = [n for n in LESSON1_REST if not session.find_all(name=n)]
+            assert session.find(title="w") and session.find(name="direction-label")
+            await session.reveal(LESSON1_REST)
+            return first_screen, missing, len(session.models)
+
+    first_screen, missing, everything = run(scenario())
+    assert missing == list(LESSON1_REST)  # nothing below the first screen was sent
+    assert first_screen <= 110  # header, toolbar, tabs (~27) and the first screen
+    assert everything >= first_screen + 90  # the error plot, secants and 1-D descent

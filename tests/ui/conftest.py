@@ -176,17 +176,34 @@ def page(browser):
     context.close()
 
 
-def wait_for_models(page, names, timeout=30_000):
+def wait_for_models(page, names, timeout=30_000, scroll=True):
     """Wait until the Bokeh document holds every named model (a crashed app script still
-    yields an empty, idle document, so presence of the models is the real check)."""
+    yields an empty, idle document, so presence of the models is the real check).
+
+    Lesson 1 builds the parts below its first screen when the student scrolls to them
+    (app/reveal.py); while a named model is missing, this scrolls to such a part's
+    placeholder, as a student would (`scroll=False`: never scroll)."""
     page.wait_for_function(
-        """names => {
+        """([names, scroll]) => {
             const docs = (window.Bokeh && window.Bokeh.documents) || [];
             if (!docs.length) return false;
-            return names.every(n => docs[0].get_model_by_name(n) != null);
+            if (names.every(n => docs[0].get_model_by_name(n) != null)) return true;
+            if (!scroll) return false;
+            for (const m of docs[0]._all_models.values()) {
+                const data = m.data;  // app/reveal.py's Reveal: its data model is "reveal-…"
+                if (data == null || !String(data.name).startsWith("reveal-") || data.seen)
+                    continue;
+                const view = Bokeh.index.find_one(m);
+                if (view != null && view.el.isConnected && view.el.getClientRects().length) {
+                    view.el.scrollIntoView({block: "center"});
+                    break;
+                }
+            }
+            return false;
         }""",
-        arg=list(names),
+        arg=[list(names), scroll],
         timeout=timeout,
+        polling=100,
     )
 
 

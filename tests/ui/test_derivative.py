@@ -2,7 +2,13 @@
 
 import math
 
-from tests.ui.conftest import model_property, open_page, set_widget_value, wait_for_data
+from tests.ui.conftest import (
+    model_property,
+    open_page,
+    set_widget_value,
+    wait_for_data,
+    wait_for_models,
+)
 
 LESSON_MODELS = ["derivative-figure", "tangent-line", "secant-line", "derivative-point",
                  "error-figure", "error-forward", "error-central", "secant-figure",
@@ -41,3 +47,51 @@ def test_the_worked_numbers_are_on_screen(page, server_url):
     set_widget_value(page, "1-D learning rate η", 2.0)
     wait_for_data(page, "descent1d-path", "d.w[1] === 12")
     page.get_by_text("Diverging").first.wait_for()
+
+
+MISSING_JS = """names => names.filter(n => Bokeh.documents[0].get_model_by_name(n) == null)"""
+BELOW = ["error-figure", "descent1d-figure", "descent1d-path", "secant-figure", "secant-lines"]
+
+
+def test_on_a_phone_the_parts_below_the_first_screen_arrive_when_scrolled_to(browser,
+                                                                            server_url):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                  has_touch=True, device_scale_factor=3)
+    page = context.new_page()
+    errors, outside = [], []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: r.url.startswith((server_url, "blob:", "data:"))
+            or outside.append(r.url))
+    try:
+        page.goto(server_url)
+        wait_for_models(page, ["derivative-figure", "tangent-line", "direction-label"],
+                        scroll=False)
+        # A round trip to the server: whatever the page reported on arrival is answered.
+        set_widget_value(page, "w", -1.5)
+        wait_for_data(page, "derivative-point", "d.w[0] === -1.5")
+        assert page.evaluate(MISSING_JS, BELOW) == BELOW  # not built: nobody scrolled there
+        page.get_by_text("Drawing the error of the numerical slope").wait_for(state="attached")
+        # A student's thumb: the page scrolls down a little at a time until the part is
+        # there (nothing is clicked).
+        page.wait_for_function(
+            """names => {
+                const doc = Bokeh.documents[0];
+                if (names.every(n => doc.get_model_by_name(n) != null)) return true;
+                window.scrollBy(0, 150);
+                return false;
+            }""",
+            arg=BELOW, polling=100, timeout=30_000,
+        )
+        iterates = model_property(page, "descent1d-path", "data")["w"]
+        assert [round(w, 12) for w in iterates[:3]] == [0.0, 0.6, 1.08]
+        assert errors == [] and outside == []
+    finally:
+        context.close()
+
+
+def test_on_a_laptop_the_error_plot_beside_the_curve_arrives_without_scrolling(page,
+                                                                                server_url):
+    page.goto(server_url)
+    wait_for_models(page, ["error-figure", "error-current"], scroll=False)
+    assert page.evaluate("() => window.scrollY") == 0
+    assert page.recorder.external_requests == [] and page.recorder.console_errors == []
