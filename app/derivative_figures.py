@@ -135,7 +135,7 @@ class DerivativeFigures:
         self.point_source = self._source({"w": [], "loss": []}, "derivative-point")
         self.secant_points_source = self._source({"w": [], "loss": []}, "secant-points")
         self.step_arrow_source = self._source(
-            {"x0": [], "y0": [], "x1": [], "y1": []}, "step-arrow"
+            {"x0": [], "y0": [], "x1": [], "y1": []}, "derivative-step-arrow"
         )
         secant = self._draw(fig, self.secant_source, Line(
             x="w", y="loss", line_color=theme.SECANT_COLOR, line_width=2,
@@ -152,7 +152,7 @@ class DerivativeFigures:
             end=NormalHead(size=14, fill_color=theme.TANGENT_COLOR,
                            line_color=theme.TANGENT_COLOR),
             x_start="x0", y_start="y0", x_end="x1", y_end="y1", source=self.step_arrow_source,
-            line_color=theme.TANGENT_COLOR, line_width=3, name="step-arrow-annotation",
+            line_color=theme.TANGENT_COLOR, line_width=3, name="derivative-step-arrow-annotation",
         ))
         self.direction_label = Label(
             x=12, y=10, x_units="screen", y_units="screen", text="", text_font_size="15px",

@@ -236,8 +236,8 @@ def _named(doc):
 
 
 FIRST_SCREEN = {"derivative-figure", "derivative-curve", "tangent-line", "secant-line",
-                "derivative-point", "secant-points", "step-arrow", "step-arrow-annotation",
-                "direction-label"}
+                "derivative-point", "secant-points", "derivative-step-arrow",
+                "derivative-step-arrow-annotation", "direction-label"}
 BESIDE = {"error-figure", "error-forward", "error-central", "error-current"}
 BELOW = {"secant-figure", "secant-lines", "descent1d-figure", "descent1d-path"}
 

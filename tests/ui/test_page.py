@@ -17,7 +17,7 @@ from tests.ui.conftest import (
 TABS = ["Derivative", "Gradient descent", "Backpropagation", "Stochastic & adaptive"]
 FIRST_TAB_MODELS = [
     "derivative-figure", "derivative-curve", "tangent-line", "secant-line", "derivative-point",
-    "secant-points", "step-arrow", "error-figure", "error-forward", "error-central",
+    "secant-points", "derivative-step-arrow", "error-figure", "error-forward", "error-central",
     "error-current", "secant-figure", "secant-lines", "descent1d-figure", "descent1d-path",
 ]
 # Built when the "Gradient descent" tab is first opened (lessons load lazily).
