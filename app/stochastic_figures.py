@@ -10,11 +10,13 @@ here because the figures draw them; stochastic.py re-exports them.
 import numpy as np
 from bokeh.events import DoubleTap, Tap
 from bokeh.models import (
+    Arrow,
     ColorBar,
     ColumnDataSource,
     LinearColorMapper,
     LogColorMapper,
     Range1d,
+    VeeHead,
 )
 
 from app import theme
@@ -37,6 +39,10 @@ RACER_COLORS = {"sgd": "#ff6e3a", "momentum": "#f0e442", "rmsprop": "#56b4e9",
 BATCH_COLOR = "#d55e00"
 DATA_COLOR = "#8c959f"
 LINE_COLOR = "#0072b2"
+# The inspector's arrows on the loss map: downhill (−∇L, white as lesson 2's gradient arrow)
+# and the step the followed path actually made (Okabe–Ito yellow, apart from the three paths).
+GRADIENT_ARROW_COLOR = theme.ARROW_COLOR
+STEP_ARROW_COLOR = "#f0e442"
 SCHEDULES = ("Constant", "Step decay", "Cosine", "Warmup", "Warmup + cosine")
 STEP_DECAY_EVERY = 40
 STEP_DECAY_GAMMA = 0.5
@@ -84,6 +90,16 @@ def _heatmap(fig, landscape, log):
                **{f"min_border_{side}": px for side, px in theme.FRAME_BORDERS.items()})
 
 
+
+def _arrow(fig, name, color):
+    """An empty arrow source `name` (x0, y0, x1, y1) drawn on `fig` by `name`-annotation; the
+    inspector (app/stochastic.py) fills it only while it is shown."""
+    source = ColumnDataSource(data={"x0": [], "y0": [], "x1": [], "y1": []}, name=name)
+    fig.add_layout(Arrow(
+        end=VeeHead(size=13, fill_color=color, line_color="#1f2328", line_width=1),
+        x_start="x0", y_start="y0", x_end="x1", y_end="y1", source=source,
+        line_color=color, line_width=3, name=f"{name}-annotation"))
+    return source
 
 
 class StochasticFigures:
@@ -148,6 +164,9 @@ class StochasticFigures:
         self.start_source = ColumnDataSource(data={"x": [], "y": []}, name="minibatch-start")
         fig.scatter("x", "y", source=self.start_source, size=12, fill_color="#ffffff",
                     line_color="#1f2328", line_width=1.5)
+        self.gradient_arrow_source = _arrow(fig, "stochastic-gradient-arrow",
+                                            GRADIENT_ARROW_COLOR)
+        self.step_arrow_source = _arrow(fig, "stochastic-step-arrow", STEP_ARROW_COLOR)
         fig.on_event(Tap, self._tapped)
         fig.on_event(DoubleTap, self._tapped)
         fig.legend.location = "bottom_left"
