@@ -78,10 +78,11 @@ SADDLE_TEXT = (
 )
 
 ARROWS_TEXT = (
-    "On the loss map, at the followed path's point: the **white** arrow points downhill on "
-    "all the data (−∇L, drawn at a fixed length), the **yellow** one is the step Δ the "
-    "optimizer actually made with its mini-batch gradient g. The table below is what the "
-    "optimizer remembers at this step, each number with its rule."
+    "On the loss map, at the followed path's point: the **white dashed** arrow points "
+    "downhill on all the data (−∇L, drawn at a fixed length), the **yellow** one is the step "
+    "Δ the optimizer actually made with its mini-batch gradient g. The table below is what "
+    "the optimizer remembers at this step, each number with its rule; the saddle race below "
+    "has one for the racer you pick."
 )
 
 
@@ -145,6 +146,9 @@ class StochasticAdaptive(StochasticFigures, pn.viewable.Viewer):
     race_steps = param.Integer(default=150, bounds=(20, 400))
     inspect = param.Boolean(default=False, doc="Show inside the optimizer: its state, the "
                             "narrated step and the two arrows at the followed path's point")
+    inspect_racer = param.Selector(default="Adam", objects=list(RACER_TITLES.values()),
+                                   doc="The saddle racer the inspector opens up")
+    race_step = param.Integer(default=0, bounds=(0, 400), doc="The racer's step inspected")
 
     def __init__(self, **params):
         self.landscape = landscapes.get(LINE_FIT)
@@ -158,6 +162,7 @@ class StochasticAdaptive(StochasticFigures, pn.viewable.Viewer):
         self._traces = {}  # followed path -> optimizers.trace of its run (only when inspected)
         self._tips = {}    # path -> the −∇L arrow's tips per step (only when inspected)
         self._report = (None, None, None)  # (trace, step, its report): the last one asked for
+        self._race_traces = {}  # saddle racer -> optimizers.trace of its run (when inspected)
         self._build_linefit()
         self._build_contour()
         self._build_loss()
@@ -200,6 +205,14 @@ class StochasticAdaptive(StochasticFigures, pn.viewable.Viewer):
                              sizing_mode="stretch_width", margin=(0, 10))
         self.inspector = StateInspector(None, self.landscape,
                                         model_name="stochastic-state-inspector")
+        self.racer_buttons = pn.widgets.RadioButtonGroup.from_param(
+            self.param.inspect_racer, label="Inspect racer", width=280)
+        self.race_step_slider = pn.widgets.IntSlider.from_param(
+            self.param.race_step, label="Race step", end=self.race_steps, width=280)
+        self.race_narration = Div(text="", name="saddle-narration", stylesheets=[STATUS_CSS],
+                                  sizing_mode="stretch_width", margin=(0, 10))
+        self.race_inspector = StateInspector(None, self.saddle,
+                                             model_name="saddle-state-inspector")
         self.race_status = pn.pane.Markdown("", sizing_mode="stretch_width", margin=(0, 10))
         self.message = pn.pane.Alert("", alert_type="danger", visible=False)
         # Hidden: the browser tells the server through these when Play starts and where it
@@ -241,7 +254,14 @@ class StochasticAdaptive(StochasticFigures, pn.viewable.Viewer):
         )
         schedule_controls = pn.Column(
             self.schedule_select, self.clip_box, self.clip_slider, width=300)
-        race_controls = pn.Column(self.race_lr_slider, self.race_steps_slider, width=300)
+        self.race_inspect_controls = pn.Column(
+            pn.pane.Markdown("**Inspect racer**", margin=(5, 10, 0, 10)), self.racer_buttons,
+            self.race_step_slider, visible=self.inspect, width=300)
+        race_controls = pn.Column(self.race_lr_slider, self.race_steps_slider,
+                                  self.race_inspect_controls, width=300)
+        self.race_inspector_panel = pn.Column(
+            pn.pane.Bokeh(self.race_narration, sizing_mode="stretch_width"),
+            self.race_inspector, visible=self.inspect, sizing_mode="stretch_width")
         text = {"font-size": "1.1em"}
         self.inspector_panel = pn.Column(
             pn.pane.Bokeh(self.narration, sizing_mode="stretch_width"),
@@ -269,6 +289,7 @@ class StochasticAdaptive(StochasticFigures, pn.viewable.Viewer):
             row(race_controls, figure_pane(self.saddle_figure),
                 figure_pane(self.saddle_loss_figure)),
             self.race_status,
+            self.race_inspector_panel,
             sizing_mode="stretch_width",
         ))
 
@@ -509,6 +530,9 @@ class StochasticAdaptive(StochasticFigures, pn.viewable.Viewer):
         no arrows)."""
         with pn.io.hold():
             self.inspector_panel.visible = self.inspect
+            self.race_inspector_panel.visible = self.inspect
+            self.race_inspect_controls.visible = self.inspect
+            self._draw_race_inspector()
             if self.runs:
                 self.trajectory_source.data = self._trajectory(
                     np.asarray(self.schedule_source.data["lr"]))
@@ -603,7 +627,10 @@ class StochasticAdaptive(StochasticFigures, pn.viewable.Viewer):
             return
         start = np.asarray(self.saddle.start, dtype=np.float64)
         lines = []
+        self._race_traces = {}
         with pn.io.hold():
+            self.race_step_slider.end = self.race_steps
+            self.race_step = min(self.race_step, self.race_steps)
             for key in RACERS:
                 opt = optimizers.get(key, lr=self.race_learning_rate)
                 run = optimizers.descend(self.saddle, opt, start, steps=self.race_steps)
@@ -618,3 +645,54 @@ class StochasticAdaptive(StochasticFigures, pn.viewable.Viewer):
                         else f"still on the plateau after {self.race_steps} steps")
                 lines.append(f"{RACER_TITLES[key]}: {when}")
             self.race_status.object = " · ".join(lines)
+            self._draw_race_inspector()
+
+    def _racer(self):
+        return next(key for key, title in RACER_TITLES.items() if title == self.inspect_racer)
+
+    def race_trace(self):
+        """optimizers.trace of the inspected racer's run (its points equal the drawn race's)."""
+        key = self._racer()
+        if key not in self._race_traces:
+            opt = optimizers.get(key, lr=self.race_learning_rate)
+            self._race_traces[key] = optimizers.trace(
+                self.saddle, opt, np.asarray(self.saddle.start, dtype=np.float64),
+                steps=self.race_steps)
+        return self._race_traces[key]
+
+    def race_report(self):
+        """The inspected racer's StepReport at `race_step` (None at its last step)."""
+        if not self.race or int(self.race_step) >= self.race_steps:
+            return None
+        return self.race_trace().report(int(self.race_step))
+
+    @param.depends("inspect_racer", "race_step", watch=True)
+    def _draw_race_inspector(self):
+        """The selected racer's table, sentence and arrows at `race_step` (only while shown)."""
+        if not self.inspect or not self.race:
+            for source in (self.race_step_arrow_source, self.race_gradient_arrow_source):
+                if len(source.data["x0"]):
+                    source.data = step_arrow_data(None)
+            return
+        key, k = self._racer(), int(self.race_step)
+        report = self.race_report()
+        run = self.race[key]
+        (x0, x1), (y0, y1) = self.saddle.bounds
+        tip = arrow_tips(run.points[k], run.grads[k], ARROW_FRACTION * min(x1 - x0, y1 - y0))
+        point = run.points[k]
+        with pn.io.hold():
+            self.race_inspector.update(report)
+            if report is None:
+                sentence = (f"{self.inspect_racer}, step {k}: the last step of the race; there "
+                            "is no next step to explain.")
+            else:
+                sentence = (f"{self.inspect_racer}, step {k} → {k + 1}: "
+                            + narrate(report, self.saddle))
+            self.race_narration.text = ("<div class='minibatch-status'>"
+                                        f"{html.escape(sentence, quote=False)}</div>")
+            self.race_step_arrow_source.data = step_arrow_data(report)
+            self.race_gradient_arrow_source.data = (
+                {"x0": [float(point[0])], "y0": [float(point[1])],
+                 "x1": [float(tip[0])], "y1": [float(tip[1])]}
+                if np.isfinite(point).all() and np.isfinite(tip).all()
+                else step_arrow_data(None))

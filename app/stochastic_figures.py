@@ -39,8 +39,8 @@ RACER_COLORS = {"sgd": "#ff6e3a", "momentum": "#f0e442", "rmsprop": "#56b4e9",
 BATCH_COLOR = "#d55e00"
 DATA_COLOR = "#8c959f"
 LINE_COLOR = "#0072b2"
-# The inspector's arrows on the loss map: downhill (−∇L, white as lesson 2's gradient arrow)
-# and the step the followed path actually made (Okabe–Ito yellow, apart from the three paths).
+# The inspector's arrows on the loss map and the saddle: downhill (−∇L, white as lesson 2's
+# gradient arrow, dashed: a direction) and the step actually made (Okabe–Ito yellow, outlined).
 GRADIENT_ARROW_COLOR = theme.ARROW_COLOR
 STEP_ARROW_COLOR = "#f0e442"
 SCHEDULES = ("Constant", "Step decay", "Cosine", "Warmup", "Warmup + cosine")
@@ -91,14 +91,20 @@ def _heatmap(fig, landscape, log):
 
 
 
-def _arrow(fig, name, color):
+def _arrow(fig, name, color, dashed=False, outlined=False):
     """An empty arrow source `name` (x0, y0, x1, y1) drawn on `fig` by `name`-annotation; the
-    inspector (app/stochastic.py) fills it only while it is shown."""
+    inspector (app/stochastic.py) fills it only while it is shown. `dashed`: a direction, not
+    a move; `outlined`: a dark outline underneath, so it stands apart from a path of its colour
+    (the saddle's momentum racer is yellow too)."""
     source = ColumnDataSource(data={"x0": [], "y0": [], "x1": [], "y1": []}, name=name)
+    ends = dict(x_start="x0", y_start="y0", x_end="x1", y_end="y1", source=source)
+    if outlined:
+        fig.add_layout(Arrow(end=VeeHead(size=15, fill_color="#1f2328", line_color="#1f2328"),
+                             line_color="#1f2328", line_width=6, **ends))
     fig.add_layout(Arrow(
         end=VeeHead(size=13, fill_color=color, line_color="#1f2328", line_width=1),
-        x_start="x0", y_start="y0", x_end="x1", y_end="y1", source=source,
-        line_color=color, line_width=3, name=f"{name}-annotation"))
+        line_color=color, line_width=3, line_dash="dashed" if dashed else "solid",
+        name=f"{name}-annotation", **ends))
     return source
 
 
@@ -165,8 +171,9 @@ class StochasticFigures:
         fig.scatter("x", "y", source=self.start_source, size=12, fill_color="#ffffff",
                     line_color="#1f2328", line_width=1.5)
         self.gradient_arrow_source = _arrow(fig, "stochastic-gradient-arrow",
-                                            GRADIENT_ARROW_COLOR)
-        self.step_arrow_source = _arrow(fig, "stochastic-step-arrow", STEP_ARROW_COLOR)
+                                            GRADIENT_ARROW_COLOR, dashed=True)
+        self.step_arrow_source = _arrow(fig, "stochastic-step-arrow", STEP_ARROW_COLOR,
+                                        outlined=True)
         fig.on_event(Tap, self._tapped)
         fig.on_event(DoubleTap, self._tapped)
         fig.legend.location = "bottom_left"
@@ -227,6 +234,10 @@ class StochasticFigures:
                           line_width=RACER_WIDTHS[key], line_dash=RACER_DASHES[key],
                           legend_label=RACER_TITLES[key])
             self.race_sources[key], self.race_loss_sources[key] = source, loss
+        self.race_gradient_arrow_source = _arrow(fig, "saddle-gradient-arrow",
+                                                 GRADIENT_ARROW_COLOR, dashed=True)
+        self.race_step_arrow_source = _arrow(fig, "saddle-step-arrow", STEP_ARROW_COLOR,
+                                             outlined=True)
         minima = np.asarray(self.saddle.minima)
         fig.scatter(minima[:, 0], minima[:, 1], marker="x", size=14, line_color="#ffffff",
                     line_width=3)

@@ -23,6 +23,7 @@ from app.stochastic import (  # noqa: E402
 )
 
 LINE_FIT = landscapes.get("line-fit")
+SADDLE = landscapes.get("plateau-saddle")
 SIZES = {"full": None, "mini": 8, "sgd": 1}
 
 
@@ -33,7 +34,11 @@ def lesson():
 
 def table_rows(lesson):
     """{key: [numbers as shown]} from the inspector's table HTML."""
-    text = lesson.inspector.table.object
+    return table_rows_of(lesson.inspector)
+
+
+def table_rows_of(inspector):
+    text = inspector.table.object
     rows = {}
     for key, body in re.findall(r"<tr data-key='([^']+)'>(.*?)</tr>", text):
         rows[key] = [html.unescape(cell) for cell in
@@ -209,7 +214,10 @@ def test_switched_off_it_does_no_work(lesson, monkeypatch):
     assert "step 30 → 31" not in lesson.status_text()
 
     lesson.inspect = True
-    assert len(calls) == 1 and lesson.inspector_panel.visible
+    # one trace for the followed path, one for the saddle's inspected racer
+    assert sorted(call[0].title for call in calls) == sorted([LINE_FIT.title, SADDLE.title])
+    calls[:] = [call for call in calls if call[0].title == LINE_FIT.title]
+    assert lesson.inspector_panel.visible
     assert {"ax_full", "ay_full", "ax_mini", "ay_mini", "ax_sgd", "ay_sgd"} <= set(
         lesson.trajectory_source.data)
     lesson.step = 31  # the same settings and path: traced once
@@ -248,3 +256,67 @@ def test_the_inspector_has_its_own_model_names(lesson):
         assert len(list(doc.select({"name": name}))) == 1, name
     for name in ("state-inspector", "step-arrow", "gradient-arrow"):
         assert not list(doc.select({"name": name}))
+
+
+# ---- the saddle race's selected racer
+
+RACER_STATE = {  # the table's rows straight from each racer's own state object (after the step)
+    "sgd": {},
+    "momentum": {"velocity": "momentum_buffer"},
+    "rmsprop": {"square_avg": "square_avg"},
+    "adam": {"m": "exp_avg", "v": "exp_avg_sq"},
+}
+
+
+@pytest.mark.parametrize("racer", sorted(RACER_STATE))
+def test_the_race_inspector_shows_each_racers_own_state(lesson, racer):
+    from app.stochastic import RACER_TITLES
+
+    lesson.param.update(inspect=True, inspect_racer=RACER_TITLES[racer])
+    opt = optimizers.get(racer, lr=lesson.race_learning_rate)
+    params = np.asarray(SADDLE.start, dtype=np.float64)
+    state = opt.init(params)
+    np.testing.assert_array_equal(lesson.race_trace().points, lesson.race[racer].points)
+    checked = 0
+    for k in range(lesson.race_steps):
+        before = params
+        params, state = opt.step(params, SADDLE.grad(params), state)
+        if k not in (0, 1, 25, 90, lesson.race_steps - 1):
+            continue
+        lesson.race_step = k
+        report = lesson.race_report()
+        rows = table_rows_of(lesson.race_inspector)
+        assert rows["g"] == shown(SADDLE.grad(before))
+        assert rows["delta"] == shown(params - before)
+        for key, field in RACER_STATE[racer].items():
+            assert rows[key] == shown(getattr(state, field)), (k, key)
+        assert report.updated.t == state.t == k + 1
+        drawn = lesson.race_sources[racer].data
+        step_arrow = arrow(lesson.race_step_arrow_source)
+        assert (step_arrow["x1"], step_arrow["y1"]) == ([drawn["x"][k + 1]], [drawn["y"][k + 1]])
+        gradient = arrow(lesson.race_gradient_arrow_source)
+        assert (gradient["x0"], gradient["y0"]) == ([drawn["x"][k]], [drawn["y"][k]])
+        assert lesson.race_narration.text.startswith(
+            f"<div class='minibatch-status'>{RACER_TITLES[racer]}, step {k} → {k + 1}: ")
+        checked += 1
+    assert checked == 5
+
+
+def test_the_race_inspector_follows_a_new_race_and_is_off_by_default(lesson, monkeypatch):
+    calls = []
+    real_trace = optimizers.trace
+    monkeypatch.setattr(optimizers, "trace", lambda *a, **k: calls.append(a) or real_trace(*a, **k))
+    lesson.race_step = 10
+    lesson.inspect_racer = "Momentum"
+    lesson.race_learning_rate = 0.1
+    assert calls == [] and not lesson.race_inspector_panel.visible
+    assert arrow(lesson.race_step_arrow_source) == {"x0": [], "y0": [], "x1": [], "y1": []}
+    lesson.inspect = True
+    assert lesson.race_inspector_panel.visible and lesson.race_inspect_controls.visible
+    assert lesson.race_report().lr == 0.1
+    lesson.race_steps = 20  # a shorter race: the inspected step stays inside it
+    lesson.race_step = 20
+    assert lesson.race_report() is None
+    assert "no next step" in lesson.race_narration.text
+    assert arrow(lesson.race_step_arrow_source) == {"x0": [], "y0": [], "x1": [], "y1": []}
+    assert lesson.race_step_slider.end == 20

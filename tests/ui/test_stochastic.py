@@ -386,7 +386,8 @@ def test_the_inspector_shows_the_followed_paths_step_and_its_arrows(page, server
     step = arrows(expected)["stochastic-step-arrow"]
     assert (step["x1"][0], step["y1"][0]) == (path["x"][2], path["y"][2])
     # the table is typeset, and the sentence is under the figure and in the live status
-    expect(page.locator("tr[data-key='g'] td.rule .katex")).to_have_count(1)
+    # the followed path's table and the saddle racer's, each typeset
+    expect(page.locator("tr[data-key='g'] td.rule .katex")).to_have_count(2)
     sentence = server_lesson(2).narration_text()
     expect(page.get_by_text(sentence, exact=True)).to_be_visible()
     expect(page.locator(".live-status")).to_contain_text(sentence)
@@ -423,6 +424,30 @@ def test_play_draws_the_inspectors_arrows_as_the_server_does(page, server_url):
     clean(page)
 
 
+def test_the_race_inspector_opens_up_the_selected_racer(page, server_url):
+    open_lesson(page, server_url)
+    tick_inspector(page)
+    page.get_by_role("button", name="Momentum", exact=True).click()
+    set_widget_value(page, "Race step", 30)
+    page.wait_for_function(
+        """() => Bokeh.documents[0].get_model_by_name('saddle-state-inspector').text
+                  .includes('Momentum · step 30 → 31')""", timeout=15_000)
+    page.wait_for_function("() => Bokeh.documents[0].is_idle")
+    expected = server_lesson(0)
+    expected.param.update(inspect_racer="Momentum", race_step=30)
+    assert model_property(page, "saddle-state-inspector", "text") == \
+        expected.race_inspector.table.object
+    assert model_property(page, "saddle-narration", "text") == expected.race_narration.text
+    for name, source in (("saddle-step-arrow", expected.race_step_arrow_source),
+                         ("saddle-gradient-arrow", expected.race_gradient_arrow_source)):
+        assert model_property(page, name, "data") == {k: list(v) for k, v in source.data.items()}
+    expect(page.locator("tr[data-key='velocity'] td.rule .katex")).to_have_count(1)
+    page.locator("tr[data-key='velocity']").scroll_into_view_if_needed()
+    if Path("/work/notes").is_dir():
+        page.screenshot(path="/work/notes/inspect4-desktop-race.png")
+    clean(page)
+
+
 def test_screenshots_of_the_inspector(browser, server_url):
     shots = Path("/work/notes")
     sizes = {
@@ -443,12 +468,15 @@ def test_screenshots_of_the_inspector(browser, server_url):
             page.wait_for_function(
                 """() => Bokeh.documents[0].get_model_by_name('stochastic-state-inspector')
                           .text.includes('step 3 → 4')""", timeout=15_000)
-            expect(page.locator("tr[data-key='g'] td.rule .katex")).to_have_count(1)
+            # the followed path's table and the saddle racer's, each typeset
+            expect(page.locator("tr[data-key='g'] td.rule .katex")).to_have_count(2)
             page.get_by_text("Inside the optimizer").scroll_into_view_if_needed()
             if shots.is_dir():
                 page.screenshot(path=str(shots / f"inspect4-{name}.png"))
-                page.locator("tr[data-key='delta']").scroll_into_view_if_needed()
+                page.locator("tr[data-key='delta']").first.scroll_into_view_if_needed()
                 page.screenshot(path=str(shots / f"inspect4-{name}-table.png"))
+                page.locator("tr[data-key='delta']").last.scroll_into_view_if_needed()
+                page.screenshot(path=str(shots / f"inspect4-{name}-race.png"))
             if name == "phone":
                 sideways = page.evaluate("document.documentElement.scrollWidth - "
                                          "document.documentElement.clientWidth")
