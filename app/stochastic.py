@@ -158,7 +158,7 @@ class StochasticAdaptive(StochasticFigures, pn.viewable.Viewer):
         super().__init__(**params)
         self.runs = {}
         self.race = {}
-        self._opt = None
+        self._made_with = {}  # optimizer, start, batch sizes and seed of the drawn runs
         self._traces = {}  # followed path -> optimizers.trace of its run (only when inspected)
         self._tips = {}    # path -> the −∇L arrow's tips per step (only when inspected)
         self._report = (None, None, None)  # (trace, step, its report): the last one asked for
@@ -383,10 +383,14 @@ class StochasticAdaptive(StochasticFigures, pn.viewable.Viewer):
         opt = self._optimizer()
         start = np.asarray(self.start, dtype=np.float64)
         self.start_source.data = {"x": [start[0]], "y": [start[1]]}
+        sizes = self._batch_sizes()
         self.runs = {key: optimizers.descend(self.landscape, opt, start, steps=MAX_STEPS,
                                              batch_size=size, seed=self.seed)
-                     for key, size in self._batch_sizes().items()}
-        self._opt, self._traces, self._tips = opt, {}, {}
+                     for key, size in sizes.items()}
+        # what the runs were made with: a setting typed wrong afterwards keeps the runs, and
+        # the inspector must trace these, not the new (unused) values
+        self._made_with = dict(opt=opt, start=start, sizes=sizes, seed=self.seed)
+        self._traces, self._tips = {}, {}
         lr = opt.hyper["lr"]
         steps = np.arange(MAX_STEPS)
         rates = np.array([lr(int(t)) for t in steps])
@@ -468,11 +472,11 @@ class StochasticAdaptive(StochasticFigures, pn.viewable.Viewer):
         """optimizers.trace of the followed path's run: the same optimizer, start, batch size
         and seed as its drawn run, so its points are that run's, bit for bit (traced once per
         settings and path, and only while the inspector is shown)."""
-        key = self._followed()
+        key, made = self._followed(), self._made_with
         if key not in self._traces:
             self._traces[key] = optimizers.trace(
-                self.landscape, self._opt, np.asarray(self.start, dtype=np.float64),
-                steps=MAX_STEPS, batch_size=self._batch_sizes()[key], seed=self.seed)
+                self.landscape, made["opt"], made["start"], steps=MAX_STEPS,
+                batch_size=made["sizes"][key], seed=made["seed"])
         return self._traces[key]
 
     def inspected_report(self):
@@ -492,7 +496,7 @@ class StochasticAdaptive(StochasticFigures, pn.viewable.Viewer):
         if report is None:
             return (f"{title}, step {int(self.step)}: the last step of the run; "
                     "there is no next step to explain.")
-        mini_batch = self._batch_sizes()[self._followed()] is not None
+        mini_batch = self._made_with["sizes"][self._followed()] is not None
         return f"{title}, step {report.step} → {report.step + 1}: " + \
             narrate(report, self.landscape, mini_batch=mini_batch)
 
@@ -628,6 +632,7 @@ class StochasticAdaptive(StochasticFigures, pn.viewable.Viewer):
         start = np.asarray(self.saddle.start, dtype=np.float64)
         lines = []
         self._race_traces = {}
+        self._race_lr = self.race_learning_rate  # the drawn race's, as _made_with
         with pn.io.hold():
             self.race_step_slider.end = self.race_steps
             self.race_step = min(self.race_step, self.race_steps)
@@ -654,7 +659,7 @@ class StochasticAdaptive(StochasticFigures, pn.viewable.Viewer):
         """optimizers.trace of the inspected racer's run (its points equal the drawn race's)."""
         key = self._racer()
         if key not in self._race_traces:
-            opt = optimizers.get(key, lr=self.race_learning_rate)
+            opt = optimizers.get(key, lr=self._race_lr)
             self._race_traces[key] = optimizers.trace(
                 self.saddle, opt, np.asarray(self.saddle.start, dtype=np.float64),
                 steps=self.race_steps)

@@ -320,3 +320,18 @@ def test_the_race_inspector_follows_a_new_race_and_is_off_by_default(lesson, mon
     assert "no next step" in lesson.race_narration.text
     assert arrow(lesson.race_step_arrow_source) == {"x0": [], "y0": [], "x1": [], "y1": []}
     assert lesson.race_step_slider.end == 20
+
+
+def test_a_setting_typed_wrong_keeps_the_inspector_on_the_drawn_runs(lesson):
+    lesson.param.update(inspect=True, step=6)
+    lesson.learning_rate = None  # a cleared box: a message, the runs stay
+    lesson.batch_size = 5       # not used while the learning rate is missing
+    lesson.seed = None
+    assert lesson.message.visible
+    for title, key in (("SGD", "sgd"), ("Mini-batch", "mini")):
+        lesson.follow = title
+        np.testing.assert_array_equal(lesson.followed_trace().points, lesson.runs[key].points)
+        assert lesson.inspected_report().lr == 0.2
+    lesson.race_learning_rate = None
+    lesson.inspect_racer = "RMSprop"
+    np.testing.assert_array_equal(lesson.race_trace().points, lesson.race["rmsprop"].points)
