@@ -323,12 +323,12 @@ def test_the_race_inspector_follows_a_new_race_and_is_off_by_default(lesson, mon
 
 
 def test_a_setting_typed_wrong_keeps_the_inspector_on_the_drawn_runs(lesson):
-    lesson.param.update(inspect=True, step=6)
+    lesson.param.update(inspect=True, step=6, follow="SGD")  # the mini-batch: not traced yet
     lesson.learning_rate = None  # a cleared box: a message, the runs stay
     lesson.batch_size = 5       # not used while the learning rate is missing
     lesson.seed = None
     assert lesson.message.visible
-    for title, key in (("SGD", "sgd"), ("Mini-batch", "mini")):
+    for title, key in (("Mini-batch", "mini"), ("SGD", "sgd")):
         lesson.follow = title
         np.testing.assert_array_equal(lesson.followed_trace().points, lesson.runs[key].points)
         assert lesson.inspected_report().lr == 0.2
