@@ -107,12 +107,14 @@ class NamedLaTeX(pn.pane.LaTeX):
 class StateInspector(pn.viewable.Viewer):
     """The table of one step's quantities, each number with its formula (see module doc)."""
 
-    def __init__(self, report=None, landscape=None, **params):
+    def __init__(self, report=None, landscape=None, model_name="state-inspector", **params):
+        """`model_name`: the Bokeh model's name; a lesson other than lesson 2 gives its own
+        (all four lessons share one document, where a name must be unique)."""
         super().__init__(**params)
         self.report = report
         self.landscape = landscape
         self.table = NamedLaTeX(
-            table_html(report, landscape), model_name="state-inspector", renderer="katex",
+            table_html(report, landscape), model_name=model_name, renderer="katex",
             stylesheets=[INSPECTOR_CSS], sizing_mode="stretch_width", margin=(5, 10),
         )
 

@@ -78,7 +78,7 @@ def _coordinates_move(report, names):
         f" and {parts[1]}" if len(parts) > 1 else "")
 
 
-def _optimizer(report, names):
+def _optimizer(report, names, mini_batch=False):
     name = report.optimizer
     title = TITLES.get(name, name)
     if report.has("velocity") and name != "rmsprop":  # SGD with (Nesterov) momentum
@@ -102,7 +102,22 @@ def _optimizer(report, names):
         which = "w" if report.dimensions == 1 else "each coordinate"
         return f"{title} moves {which} by exactly η = {number(report.lr)}, the sign of c{rest}"
     decay = ", plus weight decay" if report.has("g_decayed") else ""
+    if mini_batch:
+        return f"{title} steps η = {number(report.lr)} times g{decay}, against g's direction"
     return f"{title} steps η = {number(report.lr)} times the gradient{decay}, straight downhill"
+
+
+def _batch(report):
+    """Where the mini-batch's gradient g points, beside the slope on all the data."""
+    g, full = report.raw_grad, report.full_grad
+    if report.dimensions == 1:
+        same = (g[0] > 0) == (full[0] > 0)
+        return ("this mini-batch's slope has the same sign" if same else
+                "this mini-batch's slope has the opposite sign: its step goes uphill")
+    where, downhill = _compass(g[0], g[1]), _compass(full[0], full[1])
+    if where == downhill:
+        return f"this mini-batch's gradient g points {where} too"
+    return f"this mini-batch's gradient g points {where}, so its step is not straight downhill"
 
 
 def _flips(before, after, names):
@@ -148,15 +163,21 @@ def _flat(report):
     return f"{where}; the gradient is ~0, so it barely moves"
 
 
-def narrate(report, landscape):
-    """The sentence for `report` (an optimizers.StepReport) on `landscape` (axis names)."""
+def narrate(report, landscape, mini_batch=False):
+    """The sentence for `report` (an optimizers.StepReport) on `landscape` (axis names).
+
+    `mini_batch`: the step used a mini-batch's gradient g (lesson 4), which the sentence then
+    sets beside the slope on all the data instead of calling the step "straight downhill"."""
     names = tuple(getattr(landscape, "variables", ("x", "y")))[:report.dimensions]
     if 0 <= report.diverged_at <= report.step:
         return (f"The run diverged at step {report.diverged_at}: its numbers ran off to "
                 f"infinity, so there is no step to explain; lower η (by 10×) and try again.")
     if report.stationary:
         return _flat(report) + "."
-    clauses = [_slope(report, names), _optimizer(report, names)]
+    clauses = [_slope(report, names)]
+    if mini_batch:
+        clauses.append(_batch(report))
+    clauses.append(_optimizer(report, names, mini_batch))
     if report.diverged_at == report.step + 1:
         clauses.append(f"this step throws the run off: it diverged at step "
                        f"{report.diverged_at}")

@@ -13,6 +13,7 @@ This file owns the lesson's state, runs, widgets, layout, callbacks and lecture 
 app/stochastic_js.py.
 """
 
+import html
 import math
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -27,8 +28,11 @@ import landscapes
 import optimizers
 from app import theme
 from app.controls import answer_drags_at_once
-from app.descent import fmt, loss_axis_range
+from app.descent import ARROW_FRACTION, fmt, loss_axis_range
+from app.descent_figures import arrow_tips
+from app.inspector import StateInspector, step_arrow_data
 from app.lesson_api import changed_settings, csv_number
+from app.narration import narrate
 from app.stochastic_figures import (  # noqa: F401  (lesson 4's names, for tests and links)
     LINE_FIT,
     MAX_STEPS,
@@ -73,6 +77,13 @@ SADDLE_TEXT = (
     "escape to a minimum at f = −1/12."
 )
 
+ARROWS_TEXT = (
+    "On the loss map, at the followed path's point: the **white dashed** arrow points "
+    "downhill on all the data (−∇L, drawn at a fixed length), the **yellow** one is the step "
+    "Δ the optimizer actually made with its mini-batch gradient g. The table below is what "
+    "the optimizer remembers at this step, each number with its rule; the saddle race below "
+    "has one for the racer you pick."
+)
 
 
 def _schedule(name, lr):
@@ -133,6 +144,11 @@ class StochasticAdaptive(StochasticFigures, pn.viewable.Viewer):
     start = param.Tuple(default=(-0.5, 3.5), length=2, doc="(m, b) where all three start")
     race_learning_rate = param.Number(default=0.05, bounds=(0.005, 0.3), allow_None=True)
     race_steps = param.Integer(default=150, bounds=(20, 400))
+    inspect = param.Boolean(default=False, doc="Show inside the optimizer: its state, the "
+                            "narrated step and the two arrows at the followed path's point")
+    inspect_racer = param.Selector(default="Adam", objects=list(RACER_TITLES.values()),
+                                   doc="The saddle racer the inspector opens up")
+    race_step = param.Integer(default=0, bounds=(0, 400), doc="The racer's step inspected")
 
     def __init__(self, **params):
         self.landscape = landscapes.get(LINE_FIT)
@@ -142,6 +158,11 @@ class StochasticAdaptive(StochasticFigures, pn.viewable.Viewer):
         super().__init__(**params)
         self.runs = {}
         self.race = {}
+        self._made_with = {}  # optimizer, start, batch sizes and seed of the drawn runs
+        self._traces = {}  # followed path -> optimizers.trace of its run (only when inspected)
+        self._tips = {}    # path -> the −∇L arrow's tips per step (only when inspected)
+        self._report = (None, None, None)  # (trace, step, its report): the last one asked for
+        self._race_traces = {}  # saddle racer -> optimizers.trace of its run (when inspected)
         self._build_linefit()
         self._build_contour()
         self._build_loss()
@@ -177,6 +198,21 @@ class StochasticAdaptive(StochasticFigures, pn.viewable.Viewer):
             self.param.race_steps, label="Race steps", step=10, width=280)
         self.status = Div(text="", name="minibatch-status", stylesheets=[STATUS_CSS],
                           sizing_mode="stretch_width", margin=(0, 10))
+        self.inspect_box = pn.widgets.Checkbox.from_param(
+            self.param.inspect, label="Inside the optimizer")
+        # Built hidden and empty: nothing is traced or sent until the box is ticked.
+        self.narration = Div(text="", name="stochastic-narration", stylesheets=[STATUS_CSS],
+                             sizing_mode="stretch_width", margin=(0, 10))
+        self.inspector = StateInspector(None, self.landscape,
+                                        model_name="stochastic-state-inspector")
+        self.racer_buttons = pn.widgets.RadioButtonGroup.from_param(
+            self.param.inspect_racer, label="Inspect racer", width=280)
+        self.race_step_slider = pn.widgets.IntSlider.from_param(
+            self.param.race_step, label="Race step", end=self.race_steps, width=280)
+        self.race_narration = Div(text="", name="saddle-narration", stylesheets=[STATUS_CSS],
+                                  sizing_mode="stretch_width", margin=(0, 10))
+        self.race_inspector = StateInspector(None, self.saddle,
+                                             model_name="saddle-state-inspector")
         self.race_status = pn.pane.Markdown("", sizing_mode="stretch_width", margin=(0, 10))
         self.message = pn.pane.Alert("", alert_type="danger", visible=False)
         # Hidden: the browser tells the server through these when Play starts and where it
@@ -198,6 +234,8 @@ class StochasticAdaptive(StochasticFigures, pn.viewable.Viewer):
             data=self.data_source, batch=self.batch_source, schedule_now=self.schedule_now,
             status=self.status, shown=self.shown_input, running=self.playing_box,
             play=self.play_button, follow=self.follow_buttons,
+            step_arrow=self.step_arrow_source, gradient_arrow=self.gradient_arrow_source,
+            narration=self.narration,
         )
         self.play_button.js_on_click(args=js_args, code=PLAY_JS)
         self.step_button.js_on_click(args=js_args, code=STEP_JS)
@@ -210,13 +248,26 @@ class StochasticAdaptive(StochasticFigures, pn.viewable.Viewer):
             self.batch_slider, self.lr_slider, self.seed_input,
             pn.pane.Markdown("**Line follows**", margin=(5, 10, 0, 10)), self.follow_buttons,
             pn.Row(self.step_button, self.play_button, self.reset_button),
+            self.inspect_box,
             self.message, self.shown_input, self.playing_box,
             width=300,
         )
         schedule_controls = pn.Column(
             self.schedule_select, self.clip_box, self.clip_slider, width=300)
-        race_controls = pn.Column(self.race_lr_slider, self.race_steps_slider, width=300)
+        self.race_inspect_controls = pn.Column(
+            pn.pane.Markdown("**Inspect racer**", margin=(5, 10, 0, 10)), self.racer_buttons,
+            self.race_step_slider, visible=self.inspect, width=300)
+        race_controls = pn.Column(self.race_lr_slider, self.race_steps_slider,
+                                  self.race_inspect_controls, width=300)
+        self.race_inspector_panel = pn.Column(
+            pn.pane.Bokeh(self.race_narration, sizing_mode="stretch_width"),
+            self.race_inspector, visible=self.inspect, sizing_mode="stretch_width")
         text = {"font-size": "1.1em"}
+        self.inspector_panel = pn.Column(
+            pn.pane.Bokeh(self.narration, sizing_mode="stretch_width"),
+            pn.pane.Markdown(ARROWS_TEXT, sizing_mode="stretch_width", styles=text,
+                             margin=(0, 10)),
+            self.inspector, visible=self.inspect, sizing_mode="stretch_width")
         self.race_status.styles = text
 
         def row(*objects):
@@ -230,6 +281,7 @@ class StochasticAdaptive(StochasticFigures, pn.viewable.Viewer):
             pn.pane.LaTeX(FORMULA, styles={"font-size": "1.15em"}),
             row(controls, figure_pane(self.linefit_figure), figure_pane(self.contour_figure)),
             pn.pane.Bokeh(self.status, sizing_mode="stretch_width"),
+            self.inspector_panel,
             pn.pane.Markdown(SCHEDULE_TEXT, sizing_mode="stretch_width", styles=text),
             row(schedule_controls, figure_pane(self.schedule_figure),
                 figure_pane(self.loss_figure)),
@@ -237,6 +289,7 @@ class StochasticAdaptive(StochasticFigures, pn.viewable.Viewer):
             row(race_controls, figure_pane(self.saddle_figure),
                 figure_pane(self.saddle_loss_figure)),
             self.race_status,
+            self.race_inspector_panel,
             sizing_mode="stretch_width",
         ))
 
@@ -305,7 +358,10 @@ class StochasticAdaptive(StochasticFigures, pn.viewable.Viewer):
         parts = [f"{PATH_TITLES[path]} diverged" if diverged_at is not None else
                  f"{PATH_TITLES[path]} (m, b) = ({fmt(m)}, {fmt(b)}), loss {fmt(float(loss))}"
                  for path, diverged_at, m, b, loss in self._positions(k)]
-        return f"Stochastic: step {k}: " + "; ".join(parts) + "."
+        text = f"Stochastic: step {k}: " + "; ".join(parts) + "."
+        if self.inspect:
+            text += " " + self.narration_text()
+        return text
 
     def __panel__(self):
         return self._layout
@@ -327,10 +383,14 @@ class StochasticAdaptive(StochasticFigures, pn.viewable.Viewer):
         opt = self._optimizer()
         start = np.asarray(self.start, dtype=np.float64)
         self.start_source.data = {"x": [start[0]], "y": [start[1]]}
-        sizes = {"full": None, "mini": self.batch_size, "sgd": 1}
+        sizes = self._batch_sizes()
         self.runs = {key: optimizers.descend(self.landscape, opt, start, steps=MAX_STEPS,
                                              batch_size=size, seed=self.seed)
                      for key, size in sizes.items()}
+        # what the runs were made with: a setting typed wrong afterwards keeps the runs, and
+        # the inspector must trace these, not the new (unused) values
+        self._made_with = dict(opt=opt, start=start, sizes=sizes, seed=self.seed)
+        self._traces, self._tips = {}, {}
         lr = opt.hyper["lr"]
         steps = np.arange(MAX_STEPS)
         rates = np.array([lr(int(t)) for t in steps])
@@ -353,6 +413,9 @@ class StochasticAdaptive(StochasticFigures, pn.viewable.Viewer):
             data[f"x_{key}"] = run.points[:, 0]
             data[f"y_{key}"] = run.points[:, 1]
             data[f"loss_{key}"] = run.losses
+            if self.inspect:  # the −∇L arrow's tips, for Play to draw in the browser
+                tips = self._arrow_tips(key)
+                data[f"ax_{key}"], data[f"ay_{key}"] = tips[:, 0], tips[:, 1]
             if run.batches.shape[1] < n:  # a full batch is every example: no column
                 # batch k is step k's; at the last step the last batch stays highlighted
                 rows = run.batches[np.minimum(np.arange(MAX_STEPS + 1), MAX_STEPS - 1)]
@@ -397,6 +460,91 @@ class StochasticAdaptive(StochasticFigures, pn.viewable.Viewer):
             now = min(k, MAX_STEPS - 1)
             self.schedule_now.data = {"step": [now], "lr": [self.schedule_source.data["lr"][now]]}
             self.status.text = self._status_html()
+            if self.inspect:
+                self._draw_inspector()
+
+    # ---------------------------------------------------------------- inside the optimizer
+
+    def _batch_sizes(self):
+        return {"full": None, "mini": self.batch_size, "sgd": 1}
+
+    def followed_trace(self):
+        """optimizers.trace of the followed path's run: the same optimizer, start, batch size
+        and seed as its drawn run, so its points are that run's, bit for bit (traced once per
+        settings and path, and only while the inspector is shown)."""
+        key, made = self._followed(), self._made_with
+        if key not in self._traces:
+            self._traces[key] = optimizers.trace(
+                self.landscape, made["opt"], made["start"], steps=MAX_STEPS,
+                batch_size=made["sizes"][key], seed=made["seed"])
+        return self._traces[key]
+
+    def inspected_report(self):
+        """The followed path's StepReport of the step from `step` to `step` + 1; None at the
+        last step (no step after it) or before any run."""
+        if not self.runs or int(self.step) >= MAX_STEPS:
+            return None
+        trail, k = self.followed_trace(), int(self.step)
+        if self._report[:2] != (trail, k):  # the table and the live status ask for the same
+            self._report = (trail, k, trail.report(k))
+        return self._report[2]
+
+    def narration_text(self):
+        """The narrated step: "<path>, step k → k+1: <sentence>" (plain text)."""
+        title = self._path_label(self._followed())
+        report = self.inspected_report()
+        if report is None:
+            return (f"{title}, step {int(self.step)}: the last step of the run; "
+                    "there is no next step to explain.")
+        mini_batch = self._made_with["sizes"][self._followed()] is not None
+        return f"{title}, step {report.step} → {report.step + 1}: " + \
+            narrate(report, self.landscape, mini_batch=mini_batch)
+
+    def _arrow_tips(self, key):
+        """Where the fixed-length −∇L arrow ends at each point of path `key` (NaN where ∇L is 0
+        or not finite), as lesson 2's gradient arrow."""
+        if key not in self._tips:
+            (m0, m1), (b0, b1) = self.landscape.bounds
+            run = self.runs[key]
+            self._tips[key] = arrow_tips(run.points, run.grads,
+                                         ARROW_FRACTION * min(m1 - m0, b1 - b0))
+        return self._tips[key]
+
+    def _draw_inspector(self):
+        """The table, the sentence and the two arrows of the followed path at `step` (the
+        browser's reveal draws the same arrows while Play runs)."""
+        report = self.inspected_report()
+        k = int(self.step)
+        key = self._followed()
+        point, tip = self.runs[key].points[k], self._arrow_tips(key)[k]
+        if np.isfinite(point).all() and np.isfinite(tip).all():
+            gradient = {"x0": [float(point[0])], "y0": [float(point[1])],
+                        "x1": [float(tip[0])], "y1": [float(tip[1])]}
+        else:
+            gradient = step_arrow_data(None)  # empty columns
+        self.inspector.update(report)
+        self.narration.text = ("<div class='minibatch-status'>"
+                               f"{html.escape(self.narration_text(), quote=False)}</div>")
+        self.step_arrow_source.data = step_arrow_data(report)
+        self.gradient_arrow_source.data = gradient
+
+    @param.depends("inspect", watch=True)
+    def _inspect_toggled(self):
+        """Show or hide the inspector; hidden, it costs nothing per step (no trace, no text,
+        no arrows)."""
+        with pn.io.hold():
+            self.inspector_panel.visible = self.inspect
+            self.race_inspector_panel.visible = self.inspect
+            self.race_inspect_controls.visible = self.inspect
+            self._draw_race_inspector()
+            if self.runs:
+                self.trajectory_source.data = self._trajectory(
+                    np.asarray(self.schedule_source.data["lr"]))
+            if self.inspect:
+                self._draw_inspector()
+            else:
+                self.step_arrow_source.data = step_arrow_data(None)
+                self.gradient_arrow_source.data = step_arrow_data(None)
 
     def _tapped(self, event):
         """A tap (or double tap) on the (m, b) map starts all three paths there, from step 0."""
@@ -483,7 +631,11 @@ class StochasticAdaptive(StochasticFigures, pn.viewable.Viewer):
             return
         start = np.asarray(self.saddle.start, dtype=np.float64)
         lines = []
+        self._race_traces = {}
+        self._race_lr = self.race_learning_rate  # the drawn race's, as _made_with
         with pn.io.hold():
+            self.race_step_slider.end = self.race_steps
+            self.race_step = min(self.race_step, self.race_steps)
             for key in RACERS:
                 opt = optimizers.get(key, lr=self.race_learning_rate)
                 run = optimizers.descend(self.saddle, opt, start, steps=self.race_steps)
@@ -498,3 +650,54 @@ class StochasticAdaptive(StochasticFigures, pn.viewable.Viewer):
                         else f"still on the plateau after {self.race_steps} steps")
                 lines.append(f"{RACER_TITLES[key]}: {when}")
             self.race_status.object = " · ".join(lines)
+            self._draw_race_inspector()
+
+    def _racer(self):
+        return next(key for key, title in RACER_TITLES.items() if title == self.inspect_racer)
+
+    def race_trace(self):
+        """optimizers.trace of the inspected racer's run (its points equal the drawn race's)."""
+        key = self._racer()
+        if key not in self._race_traces:
+            opt = optimizers.get(key, lr=self._race_lr)
+            self._race_traces[key] = optimizers.trace(
+                self.saddle, opt, np.asarray(self.saddle.start, dtype=np.float64),
+                steps=self.race_steps)
+        return self._race_traces[key]
+
+    def race_report(self):
+        """The inspected racer's StepReport at `race_step` (None at its last step)."""
+        if not self.race or int(self.race_step) >= self.race_steps:
+            return None
+        return self.race_trace().report(int(self.race_step))
+
+    @param.depends("inspect_racer", "race_step", watch=True)
+    def _draw_race_inspector(self):
+        """The selected racer's table, sentence and arrows at `race_step` (only while shown)."""
+        if not self.inspect or not self.race:
+            for source in (self.race_step_arrow_source, self.race_gradient_arrow_source):
+                if len(source.data["x0"]):
+                    source.data = step_arrow_data(None)
+            return
+        key, k = self._racer(), int(self.race_step)
+        report = self.race_report()
+        run = self.race[key]
+        (x0, x1), (y0, y1) = self.saddle.bounds
+        tip = arrow_tips(run.points[k], run.grads[k], ARROW_FRACTION * min(x1 - x0, y1 - y0))
+        point = run.points[k]
+        with pn.io.hold():
+            self.race_inspector.update(report)
+            if report is None:
+                sentence = (f"{self.inspect_racer}, step {k}: the last step of the race; there "
+                            "is no next step to explain.")
+            else:
+                sentence = (f"{self.inspect_racer}, step {k} → {k + 1}: "
+                            + narrate(report, self.saddle))
+            self.race_narration.text = ("<div class='minibatch-status'>"
+                                        f"{html.escape(sentence, quote=False)}</div>")
+            self.race_step_arrow_source.data = step_arrow_data(report)
+            self.race_gradient_arrow_source.data = (
+                {"x0": [float(point[0])], "y0": [float(point[1])],
+                 "x1": [float(tip[0])], "y1": [float(tip[1])]}
+                if np.isfinite(point).all() and np.isfinite(tip).all()
+                else step_arrow_data(None))

@@ -10,11 +10,13 @@ here because the figures draw them; stochastic.py re-exports them.
 import numpy as np
 from bokeh.events import DoubleTap, Tap
 from bokeh.models import (
+    Arrow,
     ColorBar,
     ColumnDataSource,
     LinearColorMapper,
     LogColorMapper,
     Range1d,
+    VeeHead,
 )
 
 from app import theme
@@ -37,6 +39,10 @@ RACER_COLORS = {"sgd": "#ff6e3a", "momentum": "#f0e442", "rmsprop": "#56b4e9",
 BATCH_COLOR = "#d55e00"
 DATA_COLOR = "#8c959f"
 LINE_COLOR = "#0072b2"
+# The inspector's arrows on the loss map and the saddle: downhill (−∇L, white as lesson 2's
+# gradient arrow, dashed: a direction) and the step actually made (Okabe–Ito yellow, outlined).
+GRADIENT_ARROW_COLOR = theme.ARROW_COLOR
+STEP_ARROW_COLOR = "#f0e442"
 SCHEDULES = ("Constant", "Step decay", "Cosine", "Warmup", "Warmup + cosine")
 STEP_DECAY_EVERY = 40
 STEP_DECAY_GAMMA = 0.5
@@ -84,6 +90,22 @@ def _heatmap(fig, landscape, log):
                **{f"min_border_{side}": px for side, px in theme.FRAME_BORDERS.items()})
 
 
+
+def _arrow(fig, name, color, dashed=False, outlined=False):
+    """An empty arrow source `name` (x0, y0, x1, y1) drawn on `fig` by `name`-annotation; the
+    inspector (app/stochastic.py) fills it only while it is shown. `dashed`: a direction, not
+    a move; `outlined`: a dark outline underneath, so it stands apart from a path of its colour
+    (the saddle's momentum racer is yellow too)."""
+    source = ColumnDataSource(data={"x0": [], "y0": [], "x1": [], "y1": []}, name=name)
+    ends = dict(x_start="x0", y_start="y0", x_end="x1", y_end="y1", source=source)
+    if outlined:
+        fig.add_layout(Arrow(end=VeeHead(size=15, fill_color="#1f2328", line_color="#1f2328"),
+                             line_color="#1f2328", line_width=6, **ends))
+    fig.add_layout(Arrow(
+        end=VeeHead(size=13, fill_color=color, line_color="#1f2328", line_width=1),
+        line_color=color, line_width=3, line_dash="dashed" if dashed else "solid",
+        name=f"{name}-annotation", **ends))
+    return source
 
 
 class StochasticFigures:
@@ -148,6 +170,10 @@ class StochasticFigures:
         self.start_source = ColumnDataSource(data={"x": [], "y": []}, name="minibatch-start")
         fig.scatter("x", "y", source=self.start_source, size=12, fill_color="#ffffff",
                     line_color="#1f2328", line_width=1.5)
+        self.gradient_arrow_source = _arrow(fig, "stochastic-gradient-arrow",
+                                            GRADIENT_ARROW_COLOR, dashed=True)
+        self.step_arrow_source = _arrow(fig, "stochastic-step-arrow", STEP_ARROW_COLOR,
+                                        outlined=True)
         fig.on_event(Tap, self._tapped)
         fig.on_event(DoubleTap, self._tapped)
         fig.legend.location = "bottom_left"
@@ -208,6 +234,10 @@ class StochasticFigures:
                           line_width=RACER_WIDTHS[key], line_dash=RACER_DASHES[key],
                           legend_label=RACER_TITLES[key])
             self.race_sources[key], self.race_loss_sources[key] = source, loss
+        self.race_gradient_arrow_source = _arrow(fig, "saddle-gradient-arrow",
+                                                 GRADIENT_ARROW_COLOR, dashed=True)
+        self.race_step_arrow_source = _arrow(fig, "saddle-step-arrow", STEP_ARROW_COLOR,
+                                             outlined=True)
         minima = np.asarray(self.saddle.minima)
         fig.scatter(minima[:, 0], minima[:, 1], marker="x", size=14, line_color="#ffffff",
                     line_width=3)

@@ -67,17 +67,40 @@ function reveal(k) {
              {sync: false});
   const lr = d.lr[k];
   schedule_now.setv({data: {step: [now], lr: [lr]}}, {sync: false});
+  arrows(k, chosen);
   show_status("<div class='minibatch-status'><b>Step " + k + " of " + last() + "</b> (\\u03b7 = " +
               fmt(lr) + ") \\u00b7 " + parts.join(' \\u00b7 ') + "</div>");
 }
-function show_status(html) {
+function show_status(html, div) {
   // Into the Div's element: changing the model's text would re-lay-out the page each frame.
-  const view = window.Bokeh && Bokeh.index.find_one(status);
+  div = div || status;
+  const view = window.Bokeh && Bokeh.index.find_one(div);
   if (view != null && view.markup_el != null) {
     view.markup_el.innerHTML = html;
   } else {
-    status.setv({text: html}, {sync: false});
+    div.setv({text: html}, {sync: false});
   }
+}
+function arrow_data(x0, y0, x1, y1) {
+  // as app/inspector.step_arrow_data: nothing when an end is not finite or the ends coincide
+  if ([x0, y0, x1, y1].every(Number.isFinite) && (x0 !== x1 || y0 !== y1)) {
+    return {x0: [x0], y0: [y0], x1: [x1], y1: [y1]};
+  }
+  return {x0: [], y0: [], x1: [], y1: []};
+}
+function arrows(k, chosen) {
+  // The inspector's arrows at step k of the followed path, as the server's _draw_inspector
+  // draws them; the −∇L tips are in the trajectory only while the inspector is shown.
+  const d = traj.data, ax = d['ax_' + chosen.key], ay = d['ay_' + chosen.key];
+  if (ax == null) return;
+  const xs = d['x_' + chosen.key], ys = d['y_' + chosen.key];
+  const next = k < last() ? [xs[k + 1], ys[k + 1]] : [NaN, NaN];
+  step_arrow.setv({data: arrow_data(xs[k], ys[k], next[0], next[1])}, {sync: false});
+  gradient_arrow.setv({data: arrow_data(xs[k], ys[k], ax[k], ay[k])}, {sync: false});
+  // The table and the sentence are the server's, for the step it has: they follow when Play
+  // stops (the step reached is sent then), never per frame.
+  show_status(k === shown.value ? narration.text : "<div class='minibatch-status'>Step " + k +
+              ': the sentence and the table follow when Play stops.</div>', narration);
 }
 function label() {
   const want = st.playing ? 'Pause' : 'Play';

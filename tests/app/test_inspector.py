@@ -151,3 +151,13 @@ def test_arrow_data_is_never_nan(name):
         for data in (step_arrow_data(trail.report(k)), velocity_arrow_data(trail.report(k))):
             values = [v for column in data.values() for v in column]
             assert all(np.isfinite(values))
+
+
+def test_a_lesson_can_give_the_table_its_own_model_name():
+    from bokeh.document import Document
+
+    inspector = StateInspector(report_of("sgd", k=0), BOWL, model_name="stochastic-state-inspector")
+    doc = Document()
+    model = inspector.__panel__().get_root(doc)
+    assert model.name == "stochastic-state-inspector"
+    assert StateInspector().__panel__().get_root(Document()).name == "state-inspector"

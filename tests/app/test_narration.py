@@ -165,3 +165,18 @@ def test_a_run_crossing_the_bottom_fast_is_still_carried():
     moving = dataclasses.replace(report, delta=np.array([0.5, 0.0]))  # as if coasting through
     assert narrate(moving, BOWL) == ("At the bottom (|∇L| < 10⁻⁶); the velocity from earlier "
                                      "steps still carries it on.")
+
+
+def test_a_mini_batch_step_is_set_beside_the_slope_not_called_straight_downhill():
+    line = landscapes.get("line-fit")
+    opt = optimizers.get("sgd", lr=0.2)
+    trail = optimizers.trace(line, opt, np.array([-0.5, 3.5]), steps=10, batch_size=8, seed=0)
+    sentence = narrate(trail.report(3), line, mini_batch=True)
+    # ∇L on all the data points up-left; this batch's g points up: the step is off downhill
+    assert sentence == ("The slope points up-left (|∇L| = 1.11); this mini-batch's gradient g "
+                        "points up, so its step is not straight downhill; SGD steps η = 0.2 "
+                        "times g, against g's direction; it zig-zags along m.")
+    same_way = narrate(trail.report(0), line, mini_batch=True)
+    assert "this mini-batch's gradient g points left too" in same_way
+    assert "straight downhill" not in same_way
+    assert "mini-batch" not in narrate(trail.report(3), line)  # the default: full batch

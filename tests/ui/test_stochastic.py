@@ -16,6 +16,7 @@ from tests.ui.conftest import (
     open_tab,
     set_widget_value,
     wait_for_data,
+    wait_for_models,
     widget_value,
 )
 
@@ -331,3 +332,160 @@ def test_screenshots_of_the_lesson(page, server_url):
         page.screenshot(path=str(SCREENSHOTS / f"stochastic-{name}-full.png"), full_page=True)
         assert (SCREENSHOTS / f"stochastic-{name}.png").stat().st_size > 10_000
     clean(page)
+
+
+# ---- inside the optimizer (issue 16)
+
+INSPECTED = ["stochastic-step-arrow", "stochastic-gradient-arrow"]
+
+
+def tick_inspector(page):
+    """Click the box "Inside the optimizer" (Bokeh's checkbox has no <label>: its text is a
+    div beside the input, so the input is found by where it is)."""
+    box = page.locator("input[type=checkbox]:left-of(:text('Inside the optimizer'), 40)").first
+    box.click()
+    expect(box).to_be_checked()
+
+
+def server_lesson(step, **settings):
+    """The same lesson on the test's side, inspector on, at `step`: what the page must show."""
+    from app.stochastic import StochasticAdaptive
+
+    lesson = StochasticAdaptive(**settings)
+    lesson.inspect = True
+    lesson.step = step
+    return lesson
+
+
+def arrows(lesson):
+    return {name: {k: list(v) for k, v in source.data.items()}
+            for name, source in (("stochastic-step-arrow", lesson.step_arrow_source),
+                                 ("stochastic-gradient-arrow", lesson.gradient_arrow_source))}
+
+
+def test_the_inspector_shows_the_followed_paths_step_and_its_arrows(page, server_url):
+    open_lesson(page, server_url)
+    expect(page.locator("tr[data-key='g']")).to_have_count(0)  # off: nothing shown
+    assert model_property(page, "stochastic-step-arrow", "data")["x0"] == []
+    tick_inspector(page)
+    wait_for_data(page, "stochastic-step-arrow", "d.x0.length === 1")
+    page.get_by_role("button", name="Step", exact=True).click()
+    page.wait_for_function(
+        """() => Bokeh.documents[0].get_model_by_name('stochastic-state-inspector').text
+                  .includes('step 1 → 2')""", timeout=15_000)
+    page.wait_for_function("() => Bokeh.documents[0].is_idle")
+    expected = server_lesson(1)
+    assert model_property(page, "stochastic-state-inspector", "text") == \
+        expected.inspector.table.object
+    for name, data in arrows(expected).items():
+        assert model_property(page, name, "data") == data
+    # the step arrow ends at the mini-batch path's next point
+    page.get_by_role("button", name="Step", exact=True).click()
+    wait_for_data(page, "minibatch-path-mini", "d.x.length === 3")
+    path = model_property(page, "minibatch-path-mini", "data")
+    step = arrows(expected)["stochastic-step-arrow"]
+    assert (step["x1"][0], step["y1"][0]) == (path["x"][2], path["y"][2])
+    # the table is typeset, and the sentence is under the figure and in the live status
+    # the followed path's table and the saddle racer's, each typeset
+    expect(page.locator("tr[data-key='g'] td.rule .katex")).to_have_count(2)
+    sentence = server_lesson(2).narration_text()
+    expect(page.get_by_text(sentence, exact=True)).to_be_visible()
+    expect(page.locator(".live-status")).to_contain_text(sentence)
+    clean(page)
+
+
+def test_play_draws_the_inspectors_arrows_as_the_server_does(page, server_url):
+    open_lesson(page, server_url)
+    tick_inspector(page)
+    wait_for_data(page, "minibatch-trajectory", "'ax_mini' in d")
+    page.get_by_role("button", name="Play", exact=True).click()
+    wait_for_data(page, "minibatch-path-mini", "d.x.length > 6")
+    shown = page.evaluate(
+        """names => {
+            const doc = Bokeh.documents[0];
+            for (const m of doc._all_models.values())
+                if (m.label === 'Pause') { Bokeh.index.find_one(m).click(); break; }
+            return (""" + SNAPSHOT_JS + """)(names);
+        }""", [*DRAWN, *INSPECTED])
+    k = len(shown["minibatch-path-mini"]["x"]) - 1
+    assert len(shown["stochastic-step-arrow"]["x0"]) == 1
+    assert shown["stochastic-step-arrow"]["x0"][0] == shown["minibatch-path-mini"]["x"][k]
+    wait_for_server_step(page, k)
+    page.wait_for_function(
+        """k => Bokeh.documents[0].get_model_by_name('stochastic-state-inspector').text
+                  .includes('step ' + k + ' →')""", arg=k, timeout=15_000)
+    page.wait_for_function("() => Bokeh.documents[0].is_idle")
+    drawn = page.evaluate(SNAPSHOT_JS, [*DRAWN, *INSPECTED])
+    assert shown == drawn
+    narration = page.evaluate(
+        """() => Bokeh.index.find_one(Bokeh.documents[0].get_model_by_name(
+               'stochastic-narration')).markup_el.textContent""")
+    assert narration == server_lesson(k).narration_text()
+    clean(page)
+
+
+def test_the_race_inspector_opens_up_the_selected_racer(page, server_url):
+    open_lesson(page, server_url)
+    tick_inspector(page)
+    page.get_by_role("button", name="Momentum", exact=True).click()
+    set_widget_value(page, "Race step", 30)
+    page.wait_for_function(
+        """() => Bokeh.documents[0].get_model_by_name('saddle-state-inspector').text
+                  .includes('Momentum · step 30 → 31')""", timeout=15_000)
+    page.wait_for_function("() => Bokeh.documents[0].is_idle")
+    expected = server_lesson(0)
+    expected.param.update(inspect_racer="Momentum", race_step=30)
+    assert model_property(page, "saddle-state-inspector", "text") == \
+        expected.race_inspector.table.object
+    assert model_property(page, "saddle-narration", "text") == expected.race_narration.text
+    for name, source in (("saddle-step-arrow", expected.race_step_arrow_source),
+                         ("saddle-gradient-arrow", expected.race_gradient_arrow_source)):
+        assert model_property(page, name, "data") == {k: list(v) for k, v in source.data.items()}
+    expect(page.locator("tr[data-key='velocity'] td.rule .katex")).to_have_count(1)
+    page.locator("tr[data-key='velocity']").scroll_into_view_if_needed()
+    if Path("/work/notes").is_dir():
+        page.screenshot(path="/work/notes/inspect4-desktop-race.png")
+    clean(page)
+
+
+def test_screenshots_of_the_inspector(browser, server_url):
+    shots = Path("/work/notes")
+    sizes = {
+        "desktop": (dict(viewport={"width": 1366, "height": 768}), ""),
+        "projector": (dict(viewport={"width": 1024, "height": 768}), "&present=1"),
+        "phone": (dict(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                       device_scale_factor=3), ""),
+    }
+    for name, (options, query) in sizes.items():
+        context = browser.new_context(**options)
+        try:
+            page = context.new_page()
+            page.goto(f"{server_url}?tab=stochastic{query}")
+            wait_for_models(page, ["stochastic-state-inspector"])
+            tick_inspector(page)
+            for _ in range(3):
+                page.get_by_role("button", name="Step", exact=True).click()
+            page.wait_for_function(
+                """() => Bokeh.documents[0].get_model_by_name('stochastic-state-inspector')
+                          .text.includes('step 3 → 4')""", timeout=15_000)
+            # the followed path's table and the saddle racer's, each typeset
+            expect(page.locator("tr[data-key='g'] td.rule .katex")).to_have_count(2)
+            page.get_by_text("Inside the optimizer").scroll_into_view_if_needed()
+            if shots.is_dir():
+                page.screenshot(path=str(shots / f"inspect4-{name}.png"))
+                page.locator("tr[data-key='delta']").first.scroll_into_view_if_needed()
+                page.screenshot(path=str(shots / f"inspect4-{name}-table.png"))
+                page.locator("tr[data-key='delta']").last.scroll_into_view_if_needed()
+                page.screenshot(path=str(shots / f"inspect4-{name}-race.png"))
+            if name == "phone":
+                sideways = page.evaluate("document.documentElement.scrollWidth - "
+                                         "document.documentElement.clientWidth")
+                assert sideways <= 0
+                smallest = page.evaluate(
+                    """() => Math.min(...[...document.querySelectorAll('*')].flatMap(e =>
+                        e.shadowRoot ? [...e.shadowRoot.querySelectorAll(
+                            '.downhill-inspector td, .minibatch-status')] : [])
+                        .map(e => parseFloat(getComputedStyle(e).fontSize)))""")
+                assert smallest >= 14
+        finally:
+            context.close()
