@@ -97,6 +97,9 @@ const st = traj._downhill || (traj._downhill = {playing: false, k: 0, raf: null}
   } else {
     arrow.setv({data: {x0: [], y0: [], x1: [], y1: []}}, {sync: false});
   }
+  // issue 16: the history slider and the loss plot's step mark follow (browser only)
+  if (scrub.value !== k) scrub.setv({value: k}, {sync: false});
+  if (say) mark.setv({location: k}, {sync: false});
   if (say) {
     show_status("<div class='downhill-status'>" + lines.join('') + "</div>");
   }
