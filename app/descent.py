@@ -192,7 +192,7 @@ class GradientDescent(DescentView, pn.viewable.Viewer):
             ["learning_rate", "hyperparameters", "racers", "start", "steps"],
         )
         self.param.watch(self._on_shown, "shown")
-        self.history.param.watch(self._on_scrub, "value")
+        self.history.on_change("value", self._on_scrub)
         if self.inside.active:  # from a link or a notebook: build what the boxes show
             self.inside._on_toggle(None)
         # issue 15: basin map, critical η, η sweep (app/descent_stability.py); built after the
@@ -313,12 +313,20 @@ class GradientDescent(DescentView, pn.viewable.Viewer):
             if not self.inside.on_tap(float(event.x), float(event.y)):
                 self.place_start(event.x, event.y)
 
-    def _on_scrub(self, event):
+    def _on_scrub(self, _attr, _old, new):
         # The history slider: the same `shown` as Step and Reset, within the computed budget
         # (never more: scrubbing only shows what is computed, it never calls descend).
         if self._updating:
             return
-        self.shown = max(0, min(int(event.new), int(self.steps)))
+        try:
+            k = int(new)
+        except (TypeError, ValueError, OverflowError):  # a scripted client's value
+            k = int(self.shown)
+        k = max(0, min(k, int(self.steps)))
+        if k != self.shown:
+            self.shown = k
+        elif self.history.value != k:
+            self._set_quietly(self.history, value=k)
 
     def _on_typed_lr(self, event):
         if self._updating:
@@ -563,10 +571,10 @@ class GradientDescent(DescentView, pn.viewable.Viewer):
             if self.inside.active:
                 self.inside.refresh()
 
-    def _set_quietly(self, widget, **values):
+    def _set_quietly(self, model, **values):
         updating, self._updating = self._updating, True
         try:
-            widget.param.update(**values)
+            model.update(**values)
         finally:
             self._updating = updating
 

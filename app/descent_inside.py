@@ -204,6 +204,9 @@ class InsidePanel:
         if not self.active:
             self.report, self.sentence = None, ""
             return
+        if self.lesson.quiz:
+            self._build_quiz()
+        self._build()
         k = self.explained_step()
         trail = self.trace()
         self.report = trail.report(k) if k is not None else None
