@@ -194,7 +194,7 @@ class GradientDescent(DescentView, pn.viewable.Viewer):
         self.param.watch(self._on_shown, "shown")
         self.history.on_change("value", self._on_scrub)
         if self.inside.active:  # from a link or a notebook: build what the boxes show
-            self.inside._on_toggle(None)
+            self.inside._on_toggle()
         # issue 15: basin map, critical η, η sweep (app/descent_stability.py); built after the
         # lesson's own watchers, so a new landscape has reset η before the map asks for it
         self.stability = StabilityPanel(self)

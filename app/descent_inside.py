@@ -179,7 +179,7 @@ class InsidePanel:
 
     # ------------------------------------------------------------------ events
 
-    def _on_toggle(self, _event):
+    def _on_toggle(self, *_events):
         lesson = self.lesson
         with pn.io.hold():
             if lesson.quiz:
