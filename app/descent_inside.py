@@ -51,6 +51,17 @@ INSIDE_CSS = f"""
 .downhill-inside .hint {{ color: {theme.MUTED_TEXT}; }}
 .downhill-inside .problem {{ color: #b3261e; font-weight: 600; }}
 """
+# Lesson 2's side column is ~390 px beside the map on a laptop: the table's four columns fit
+# it at 13 px with narrow padding and the quantity's name wrapping (a projector and a phone
+# give the table the whole width, where it stays at the inspector's own size).
+COMPACT_TABLE_CSS = """
+@container downhill-lesson (min-width: 1180px) {
+  :host { font-size: 13px; }
+  .downhill-inspector td, .downhill-inspector th { padding: 2px 4px; }
+  .downhill-inspector td:first-child { max-width: 88px; }
+  .downhill-inspector .katex { font-size: 1em; }
+}
+"""
 ARROW_KEY = (
     "<div class='downhill-inside'>"
     f"<span class='key' style='background:{theme.ARROW_COLOR}'></span>−∇L: straight downhill "
@@ -150,7 +161,10 @@ class InsidePanel:
         fig.add_layout(self.velocity_arrow)
         fig.add_layout(self.step_arrow)
         self.inspector = StateInspector(None, self.lesson.surface)
-        self.key = pn.pane.HTML(ARROW_KEY, margin=(0, 10), sizing_mode="stretch_width")
+        table = self.inspector.table
+        table.stylesheets = [*table.stylesheets, COMPACT_TABLE_CSS]
+        self.key = pn.pane.HTML(ARROW_KEY, margin=(0, 10), sizing_mode="stretch_width",
+                                stylesheets=[INSIDE_CSS])
         self.narration = NamedHTML("", model_name="step-narration", stylesheets=[INSIDE_CSS],
                                    sizing_mode="stretch_width", margin=(0, 10))
         self.controls.append(self.narration)
