@@ -29,7 +29,7 @@ from bokeh.core.property.descriptors import UnsetValueError
 from bokeh.models import Arrow, ColumnDataSource, NormalHead, VeeHead
 
 import optimizers
-from app import theme
+from app import presenting, theme
 from app.descent_view import NamedHTML, fmt
 from app.inspector import StateInspector, step_arrow_data, velocity_arrow_data
 from app.narration import narrate
@@ -169,6 +169,7 @@ class InsidePanel:
                                    sizing_mode="stretch_width", margin=(0, 10))
         self.controls.append(self.narration)
         self.view.objects = [self.key, self.inspector]
+        self._present_like_the_lesson(self.key, self.narration, self.inspector.table)
 
     def _build_quiz(self):
         if self.quiz_built:
@@ -190,6 +191,13 @@ class InsidePanel:
                                margin=(0, 10))
         self.controls.objects = [self.inspect_toggle, self.quiz_toggle, self.move_start,
                                  self.score, self.narration]
+        self._present_like_the_lesson(self.move_start, self.score)
+
+    def _present_like_the_lesson(self, *items):
+        """Panes built after the lecture prepared the lesson's text for presentation mode get
+        its stylesheet too, and its class when the page is presenting now."""
+        presenting.prepare_items(items)
+        presenting.mark(items, presenting.PRESENTING in self.lesson.status.css_classes)
 
     # ------------------------------------------------------------------ events
 

@@ -274,3 +274,17 @@ def test_bad_inspect_and_quiz_values_are_ignored_with_a_problem(query):
     state = url_state.decode(query)
     assert state.lessons["descent"] == {}
     assert state.problems == [f"{query.split('=')[0]}: not on/off"]
+
+
+def test_panes_built_while_presenting_are_presented_too():
+    from app import presenting
+
+    lesson = GradientDescent()
+    presenting.prepare_text(lesson)
+    presenting.scale_text(lesson, True)  # presentation mode on, then the boxes are ticked
+    lesson.param.update(inspect=True, quiz=True)
+    inside = lesson.inside
+    for item in (inside.inspector.table, inside.narration, inside.score, inside.key):
+        assert presenting.PRESENTING in item.css_classes
+    assert presenting.PRESENT_LATEX_CSS in inside.inspector.table.stylesheets
+    assert inside.score.stylesheets.count(presenting.PRESENT_TEXT_CSS) == 1
