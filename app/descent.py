@@ -158,6 +158,9 @@ class GradientDescent(DescentView, pn.viewable.Viewer):
         "Inside the optimizer: the state inspector, the step and velocity arrows and the "
         "narrated step (nothing of it is computed while off)"))
     quiz = param.Boolean(default=False, doc="Predict, then reveal: a tap on the map is a guess")
+    new_part = param.List(default=[], doc=(
+        "The Panel objects of a part about to be shown (the inspector's and quiz's panes, "
+        "built when a box is first ticked): the lecture gives them presentation mode"))
     handoff = param.Parameter(default=None, doc=(
         "(lesson key, settings): show these in another lesson; the lecture layer answers it "
         "(\"Open in lesson 3\")"))

@@ -167,9 +167,9 @@ class InsidePanel:
                                 stylesheets=[INSIDE_CSS])
         self.narration = NamedHTML("", model_name="step-narration", stylesheets=[INSIDE_CSS],
                                    sizing_mode="stretch_width", margin=(0, 10))
+        self._present_like_the_lesson(self.key, self.narration, self.inspector.table)
         self.controls.append(self.narration)
         self.view.objects = [self.key, self.inspector]
-        self._present_like_the_lesson(self.key, self.narration, self.inspector.table)
 
     def _build_quiz(self):
         if self.quiz_built:
@@ -189,15 +189,17 @@ class InsidePanel:
         self.score = NamedHTML(_div(QUIZ_HINT, "hint"), model_name="quiz-score",
                                stylesheets=[INSIDE_CSS], sizing_mode="stretch_width",
                                margin=(0, 10))
+        self._present_like_the_lesson(self.move_start, self.score)
         self.controls.objects = [self.inspect_toggle, self.quiz_toggle, self.move_start,
                                  self.score, self.narration]
-        self._present_like_the_lesson(self.move_start, self.score)
 
     def _present_like_the_lesson(self, *items):
         """Panes built after the lecture prepared the lesson's text for presentation mode get
-        its stylesheet too, and its class when the page is presenting now."""
+        its stylesheet too, and its class when the page is presenting now; `new_part` tells a
+        lecture that presents a lesson's later parts itself (the same, idempotent)."""
         presenting.prepare_items(items)
         presenting.mark(items, presenting.PRESENTING in self.lesson.status.css_classes)
+        self.lesson.new_part = list(items)
 
     # ------------------------------------------------------------------ events
 
