@@ -150,3 +150,22 @@ def test_a_click_on_a_dot_of_the_path_jumps_the_history_there(fresh, server_url)
     assert model_property(page, "history", "value") == 1
     assert model_property(page, "landscape-start", "data") == {"x": [4.0], "y": [3.0]}
     assert page.errors == []
+
+
+def test_while_playing_the_inspector_arrows_hide_and_return_at_the_step_reached(fresh,
+                                                                               server_url):
+    page = fresh()
+    open_descent(page, server_url, "inspect=1", ["step-arrow", "state-inspector"])
+    visible = """() => Bokeh.documents[0].get_model_by_name('step-arrow-annotation').visible"""
+    assert page.evaluate(visible) is True
+    page.get_by_role("button", name="Play").click()
+    page.wait_for_function(f"() => !({visible})()")
+    wait_for_data(page, "landscape-path", "d.x.length >= 4")
+    page.get_by_role("button", name="Pause").click()
+    page.get_by_role("button", name="Play").wait_for()
+    page.wait_for_function(f"() => ({visible})()")
+    k = model_property(page, "history", "value")
+    wait_for_text(page, "state-inspector", f"step {k} → {k + 1}")
+    tip = next_point(page, k + 1)[0]
+    wait_for_data(page, "step-arrow", f"d.x0.length === 1 && d.x1[0] === {tip}")
+    assert page.errors == []
