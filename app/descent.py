@@ -40,6 +40,7 @@ from app.descent_figures import (  # noqa: F401  (lesson 2's names, for tests an
     loss_for_log_axis,
     snapped_loss_range,
 )
+from app.descent_inside import InsidePanel
 from app.descent_js import FMT_JS  # noqa: F401  (the browser's fmt; tests compare it with fmt)
 from app.descent_stability import StabilityPanel
 from app.descent_view import (  # noqa: F401  (lesson 2's names, for tests and lessons)
@@ -153,6 +154,13 @@ class GradientDescent(DescentView, pn.viewable.Viewer):
     function = param.String(default="", doc="Your function f(x, y) when landscape is 'custom'")
     domain = param.NumericTuple(default=DEFAULT_DOMAIN, length=4,
                                 doc="Your function's domain: xmin, xmax, ymin, ymax")
+    inspect = param.Boolean(default=False, doc=(
+        "Inside the optimizer: the state inspector, the step and velocity arrows and the "
+        "narrated step (nothing of it is computed while off)"))
+    quiz = param.Boolean(default=False, doc="Predict, then reveal: a tap on the map is a guess")
+    new_part = param.List(default=[], doc=(
+        "The Panel objects of a part about to be shown (the inspector's and quiz's panes, "
+        "built when a box is first ticked): the lecture gives them presentation mode"))
     handoff = param.Parameter(default=None, doc=(
         "(lesson key, settings): show these in another lesson; the lecture layer answers it "
         "(\"Open in lesson 3\")"))
@@ -176,6 +184,8 @@ class GradientDescent(DescentView, pn.viewable.Viewer):
         self._build_landscape_figure()
         self._build_loss_figure()
         self._build_controls()
+        # issue 16: inspector, arrows, narration, quiz (app/descent_inside.py); lazy
+        self.inside = InsidePanel(self)
         self._draw_landscape()
         self._recompute()
         self.param.watch(self._on_landscape, ["landscape", "function", "domain"])
@@ -185,6 +195,9 @@ class GradientDescent(DescentView, pn.viewable.Viewer):
             ["learning_rate", "hyperparameters", "racers", "start", "steps"],
         )
         self.param.watch(self._on_shown, "shown")
+        self.history.on_change("value", self._on_scrub)
+        if self.inside.active:  # from a link or a notebook: build what the boxes show
+            self.inside._on_toggle()
         # issue 15: basin map, critical η, η sweep (app/descent_stability.py); built after the
         # lesson's own watchers, so a new landscape has reset η before the map asks for it
         self.stability = StabilityPanel(self)
@@ -299,7 +312,24 @@ class GradientDescent(DescentView, pn.viewable.Viewer):
         if event.x is None or event.y is None:
             return
         if xmin <= event.x <= xmax and ymin <= event.y <= ymax:
-            self.place_start(event.x, event.y)
+            # issue 16: a quiz guess, or a dot of the path (the history jumps there)
+            if not self.inside.on_tap(float(event.x), float(event.y)):
+                self.place_start(event.x, event.y)
+
+    def _on_scrub(self, _attr, _old, new):
+        # The history slider: the same `shown` as Step and Reset, within the computed budget
+        # (never more: scrubbing only shows what is computed, it never calls descend).
+        if self._updating:
+            return
+        try:
+            k = int(new)
+        except (TypeError, ValueError, OverflowError):  # a scripted client's value
+            k = int(self.shown)
+        k = max(0, min(k, int(self.steps)))
+        if k != self.shown:
+            self.shown = k
+        elif self.history.value != k:
+            self._set_quietly(self.history, value=k)
 
     def _on_typed_lr(self, event):
         if self._updating:
@@ -405,6 +435,7 @@ class GradientDescent(DescentView, pn.viewable.Viewer):
     def _on_shown(self, _event):
         if self._updating:
             return
+        self.inside.on_shown()
         if self.shown > self.steps:  # stepping past the budget computes a longer path
             self._updating = True
             try:
@@ -418,6 +449,7 @@ class GradientDescent(DescentView, pn.viewable.Viewer):
 
     def _recompute(self):
         """Compute every racer's path for the whole step budget from the current start."""
+        self.inside.invalidate()
         chosen = self.surface
         start = np.array(self.start, dtype=float)
         self.runs = []
@@ -464,6 +496,9 @@ class GradientDescent(DescentView, pn.viewable.Viewer):
         # precomputed trajectory (only Play reads it) last.
         with pn.io.hold():
             self.start_source.data = {"x": [start[0]], "y": [start[1]]}
+            if self.history.end != int(self.steps):
+                self._set_quietly(self.history, end=int(self.steps),
+                                  value=min(int(self.shown), int(self.steps)))
             self._reveal()
             self.loss_figure.x_range.update(start=0, end=int(self.steps))
             self.loss_figure.y_range.update(start=low, end=high)
@@ -532,13 +567,26 @@ class GradientDescent(DescentView, pn.viewable.Viewer):
             else:
                 self.arrow_source.data = {"x0": [], "y0": [], "x1": [], "y1": []}
             self.status.object = f"<div class='downhill-status'>{''.join(lines)}</div>"
+            if self.history.value != k:
+                self._set_quietly(self.history, value=k)
+            if self.loss_step_mark.location != k:
+                self.loss_step_mark.location = k
+            if self.inside.active:
+                self.inside.refresh()
+
+    def _set_quietly(self, model, **values):
+        updating, self._updating = self._updating, True
+        try:
+            model.update(**values)
+        finally:
+            self._updating = updating
 
     # ---------------------------------------------------------------- lecture interface
     # (app/lesson_api.py)
 
     key = "descent"
     link_params = ("landscape", "optimizer", "learning_rate", "hyperparameters", "racers",
-                   "start", "steps", "shown", "speed", "function", "domain")
+                   "start", "steps", "shown", "speed", "function", "domain", "inspect", "quiz")
     csv_filename = "downhill-gradient-descent.csv"
 
     @classmethod
@@ -563,7 +611,7 @@ class GradientDescent(DescentView, pn.viewable.Viewer):
         defaults = {"landscape": "bowl", "optimizer": "sgd", "learning_rate": surface.lr,
                     "hyperparameters": {}, "racers": [], "start": tuple(surface.start),
                     "steps": 100, "shown": 0, "speed": 10, "function": "",
-                    "domain": DEFAULT_DOMAIN}
+                    "domain": DEFAULT_DOMAIN, "inspect": False, "quiz": False}
         settings = changed_settings(self, self.link_params, defaults)
         if "domain" in settings:
             settings["domain"] = tuple(float(v) for v in self.domain)
@@ -600,6 +648,8 @@ class GradientDescent(DescentView, pn.viewable.Viewer):
             start=tuple(settings.get("start", surface.start)),
             steps=settings.get("steps", self.param.steps.default),
             speed=settings.get("speed", self.param.speed.default),
+            inspect=bool(settings.get("inspect", False)),
+            quiz=bool(settings.get("quiz", False)),
         )
         self.shown = settings.get("shown", 0)
 
@@ -634,8 +684,11 @@ class GradientDescent(DescentView, pn.viewable.Viewer):
         if 0 <= run.diverged_at <= k:
             return f"Gradient descent, {name}: step {k}, diverged at step {run.diverged_at}."
         x, y = run.points[k]
-        return (f"Gradient descent, {name}: step {k}, point (x, y) = ({fmt(x)}, {fmt(y)}), "
+        text = (f"Gradient descent, {name}: step {k}, point (x, y) = ({fmt(x)}, {fmt(y)}), "
                 f"loss {fmt(float(run.losses[k]))}.")
+        if self.inside.sentence:  # issue 16's narrated step, while the inspector or quiz is on
+            text += " " + self.inside.sentence
+        return text
 
     def __panel__(self):
         return self._layout

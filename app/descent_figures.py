@@ -29,6 +29,7 @@ from bokeh.models import (
     LogTicker,
     LogTickFormatter,
     Range1d,
+    Span,
     VeeHead,
 )
 from bokeh.plotting.contour import contour_data
@@ -344,6 +345,11 @@ class DescentFigures:
                                 line_width=2.5, legend_label=f"racer {slot + 1}")
             self.loss_sources.append(source)
             self.loss_renderers.append(renderer)
+        # issue 16: the step on screen (the history slider's k)
+        self.loss_step_mark = Span(location=0, dimension="height", line_color="white",
+                                   line_alpha=0.7, line_width=1.5, line_dash="dashed",
+                                   name="loss-step-mark")
+        fig.add_layout(self.loss_step_mark)
         # Losses fall from the top left, so the bottom left is the emptiest corner.
         theme.style_legend(fig, "bottom_left")
         # Bright race colours need a dark backdrop here as on the heatmap.

@@ -97,6 +97,9 @@ const st = traj._downhill || (traj._downhill = {playing: false, k: 0, raf: null}
   } else {
     arrow.setv({data: {x0: [], y0: [], x1: [], y1: []}}, {sync: false});
   }
+  // issue 16: the history slider and the loss plot's step mark follow (browser only)
+  if (scrub.value !== k) scrub.setv({value: k}, {sync: false});
+  if (say) mark.setv({location: k}, {sync: false});
   if (say) {
     show_status("<div class='downhill-status'>" + lines.join('') + "</div>");
   }
@@ -127,6 +130,10 @@ function stop() {
   if (st.raf != null) cancelAnimationFrame(st.raf);
   st.raf = null;
   play.setv({label: 'Play'}, {sync: false});
+  // issue 16: the inspector's arrows, hidden while playing, return (the server's step below
+  // gives them the step reached)
+  for (const m of (st.hidden || [])) m.setv({visible: true}, {sync: false});
+  st.hidden = [];
   if (was) {
     reveal(st.k);  // the loss plot and status too (while playing they lag up to 1 / SIDE_HZ)
     shown.value = st.k;
@@ -140,6 +147,13 @@ st.k = shown.value;
 if (ended(st.k)) { st.k = 0; reveal(0); }
 st.playing = true;
 play.setv({label: 'Pause'}, {sync: false});
+// The inspector's step and velocity arrows (app/descent_inside.py, built when its box is
+// ticked) explain one step: while the path moves in the browser they would point elsewhere.
+st.hidden = [];
+for (const name of ['step-arrow-annotation', 'velocity-arrow-annotation']) {
+  const m = traj.document == null ? null : traj.document.get_model_by_name(name);
+  if (m != null && m.visible) { m.setv({visible: false}, {sync: false}); st.hidden.push(m); }
+}
 let t0 = performance.now(), k0 = st.k, rate = speed.value;
 function frame(now) {
   if (!st.playing) return;

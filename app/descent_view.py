@@ -11,6 +11,7 @@ import html
 import numpy as np
 import panel as pn
 import param
+from bokeh.models import Slider
 
 import circuits
 import landscapes
@@ -128,6 +129,9 @@ class NamedHTML(text_only_html()):
 
 
 
+HISTORY_LABEL = "History: step k"
+
+
 class DescentView(DescentFigures):
     """The figures, widgets and layout of GradientDescent (a mixin: the lesson's parameters
     and callbacks are GradientDescent's)."""
@@ -177,6 +181,15 @@ class DescentView(DescentFigures):
         self.shown_input = answer_drags_at_once(pn.widgets.IntInput.from_param(
             self.param.shown, label="Steps shown", visible=False
         ))
+        # issue 16: scrub the history (the same `shown`: moving it never recomputes the path)
+        # A Bokeh Slider, not a Panel widget: the server moves it on every step, and a Panel
+        # widget's value change cost ~0.6 ms of server CPU per step (measured, 100 steps),
+        # a Bokeh property ~0.05 ms (the lecture hall's budget: app/README.md).
+        self.history = Slider(
+            title=HISTORY_LABEL, start=0, end=max(int(self.steps), 1), value=int(self.shown),
+            step=1, format="0", name="history", sizing_mode="stretch_width",
+            css_classes=["downhill-history"], margin=(5, 10),
+        )
         self.race_choice = pn.widgets.MultiChoice(
             label="Race against (same η)", options={}, max_items=MAX_RACERS - 1,
             sizing_mode="stretch_width",
@@ -193,7 +206,8 @@ class DescentView(DescentFigures):
         js_args = dict(
             traj=self.trajectory_source, paths=self.path_sources, losses=self.loss_sources,
             arrow=self.arrow_source, status=self.status, shown=self.shown_input,
-            play=self.play_button, speed=self.speed_slider,
+            play=self.play_button, speed=self.speed_slider, scrub=self.history,
+            mark=self.loss_step_mark,
         )
         # All three buttons act in the browser and talk to the server through `shown` alone,
         # so a step pressed right after a pause can never overtake the pause's position.
@@ -306,6 +320,8 @@ class DescentView(DescentFigures):
             self.stability.critical,  # issue 15: η* = 2/λmax (its tick is on the slider)
             self.message,
             buttons,
+            self.history,
+            self.inside.controls,  # issue 16: the inspector's and quiz's boxes, score, sentence
             self.speed_slider,
             self.steps_slider,
             self.landscape_select,
@@ -328,6 +344,7 @@ class DescentView(DescentFigures):
             sizing_mode="stretch_width",
         )
         side = pn.Column(
+            self.inside.view,  # issue 16: the state inspector (empty until its box is ticked)
             self.status,
             self.loss_figure,
             explanation,

@@ -5,7 +5,9 @@ document. Keys that mean "press this button" press the visible button of the ope
 the keyboard does exactly what the mouse does (Play in lesson 2 runs in the browser); 1–4 set
 the active tab; everything else, and lessons without such a button, goes to the server as a
 `command` ("back 7", "forward 8", ...; the counter makes every press a change).
-Keys typed into text fields, selects and sliders are left alone.
+Keys typed into text fields, selects and sliders are left alone, except Space on lesson 2's
+history slider (class `downhill-history`), which steps forward there too (its arrow keys move it
+already: noUiSlider's own keyboard support).
 """
 
 import html
@@ -116,7 +118,19 @@ function show_help(on) {
   overlay.hidden = !on;
   if (on) close.focus();
 }
+function on_history(e) {
+  // lesson 2's history slider (class downhill-history on its host): its handle takes the
+  // arrow keys itself (noUiSlider), and Space steps forward as everywhere else
+  return e.composedPath().some(n => n.classList != null &&
+                                    n.classList.contains('downhill-history'));
+}
 state.handler = (e) => {
+  if (!e.defaultPrevented && (e.key === ' ' || e.key === 'Spacebar') && overlay.hidden &&
+      !(e.ctrlKey || e.metaKey || e.altKey) && on_history(e)) {
+    press('step');
+    e.preventDefault();
+    return;
+  }
   if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || typing(e)) return;
   const target = e.composedPath()[0];
   const on_button = target != null && target.tagName === 'BUTTON';

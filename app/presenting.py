@@ -82,7 +82,13 @@ def prepare_text(lesson):
     It applies only under the class `downhill-presenting`, which the toggle sets: the
     panes' own stylesheets set pixel sizes that inheritance cannot override, and a
     stylesheet added after a pane is drawn does not reach it, but a class does."""
-    for item in text_items(lesson):
+    prepare_items(text_items(lesson))
+
+
+def prepare_items(items):
+    """prepare_text for these panes and widgets (also ones a lesson builds later, e.g. lesson
+    2's inspector when its box is ticked); an item that has the stylesheet keeps one."""
+    for item in items:
         if isinstance(item, pn.widgets.Widget):
             extra = PRESENT_WIDGET_CSS
         elif isinstance(item, pn.pane.LaTeX):

@@ -10,7 +10,8 @@ URL parameters (all optional; a default is never written):
 
     page         tab, present, hide
     Derivative   w, h, lr1 (1-D η), w0 (start w₀), iters
-    Gradient     landscape, optimizer, lr, hyper, race, start, steps, shown, speed, fn, dom
+    Gradient     landscape, optimizer, lr, hyper, race, start, steps, at, speed, fn, dom,
+                 inspect, quiz (and `shown`, the older name of `at`)
     Backprop     expr, inputs, upstream
     Stochastic   batch, lr4, seed, step4, follow, schedule, clip, clip_norm, start4,
                  race_lr, race_steps
@@ -19,6 +20,11 @@ Complex values: `fn=x**2%2B3*y**2` (your function f(x, y), URL-encoded; it repla
 `landscape`); `dom=-5,5,-5,5` (its domain: x from, x to, y from, y to); `start=4,3` (x,y);
 `race=adam,momentum`; `hyper=momentum:0.5,nesterov:1,betas:0.8/0.99`; `inputs=x:-2,y:5,z:-4`;
 `hide=race,optimizer,backprop` (control and tab ids).
+
+`at=k` is the step on screen (the history slider); beyond the step budget (`steps`, default
+100) it is the last step. The older `shown=k` says the same but computes a longer path when k
+is beyond the budget; a link with both uses `at`. `inspect=1` ticks "Inside the optimizer",
+`quiz=1` "Quiz: predict the next step".
 """
 
 import math
@@ -129,7 +135,7 @@ def parse_integer(text, bounds=(None, None)):
     value = int(text)
     low, high = bounds
     if (low is not None and value < low) or (high is not None and value > high):
-        raise LinkError(f"outside {low} … {high}")
+        raise LinkError(f"outside {low} … {high}" if high is not None else f"below {low}")
     return value
 
 
@@ -284,7 +290,7 @@ SIMPLE = {
     "iters": ("derivative", "descent_steps", "integer", _bounds(Derivative, "descent_steps")),
     "lr": ("descent", "learning_rate", "number", (LR_MIN, LR_MAX)),
     "steps": ("descent", "steps", "integer", _bounds(GradientDescent, "steps")),
-    "shown": ("descent", "shown", "integer", (0, _bounds(GradientDescent, "steps")[1])),
+    "at": ("descent", "shown", "integer", (0, None)),  # clamped to the budget (decode)
     "speed": ("descent", "speed", "integer", _bounds(GradientDescent, "speed")),
     "upstream": ("backprop", "upstream", "number", (-INPUT_LIMIT, INPUT_LIMIT)),
     "batch": ("stochastic", "batch_size", "integer", _bounds(StochasticAdaptive, "batch_size")),
@@ -299,7 +305,8 @@ SIMPLE = {
                    _bounds(StochasticAdaptive, "race_steps")),
 }
 SPECIAL = ("tab", "present", "hide", "landscape", "optimizer", "hyper", "race", "start",
-           "fn", "dom", "expr", "inputs", "follow", "schedule", "clip", "start4")
+           "fn", "dom", "shown", "inspect", "quiz", "expr", "inputs", "follow", "schedule",
+           "clip", "start4")
 NAMES = (*SPECIAL[:3], *SIMPLE, *SPECIAL[3:])
 """Every URL parameter a link may carry."""
 
@@ -365,6 +372,16 @@ def decode(query):
             lessons[lesson][param_name] = value
 
     descent = lessons["descent"]
+    if "shown" in descent:  # `at`: the history's step, within the budget
+        budget = descent.get("steps", GradientDescent.param.steps.default)
+        descent["shown"] = min(descent["shown"], budget)
+    shown = read("shown", parse_integer, (0, _bounds(GradientDescent, "steps")[1]))
+    if shown is not None and "at" not in raw:  # the older name: beyond the budget extends it
+        descent["shown"] = shown
+    for flag in ("inspect", "quiz"):
+        value = read(flag, parse_bool)
+        if value is not None:
+            descent[flag] = value
     landscape = read("landscape", parse_choice, landscapes.names())
     if landscape is not None:
         descent["landscape"] = landscape
@@ -470,6 +487,9 @@ def encode(state):
         pairs.append(("race", ",".join(descent["racers"])))
     if "start" in descent:
         pairs.append(("start", format_point(descent["start"])))
+    for flag in ("inspect", "quiz"):
+        if descent.get(flag):
+            pairs.append((flag, "1"))
     if "expression" in backprop:
         pairs.append(("expr", backprop["expression"]))
     if "inputs" in backprop:

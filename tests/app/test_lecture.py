@@ -54,7 +54,7 @@ def test_the_link_follows_the_lessons():
     descent.learning_rate = 0.3
     descent.step()
     descent.step()
-    assert lecture.share.query == "tab=descent&lr=0.3&shown=2"
+    assert lecture.share.query == "tab=descent&lr=0.3&at=2"
     lazy.tabs.active = 2
     circuit = lecture.built("backprop")
     circuit.sliders["x"].value = 1.5

@@ -66,7 +66,7 @@ def test_link_round_trip_opens_the_same_view_in_a_fresh_browser(page, server_url
     page.get_by_role("button", name="Step downhill").click()
     page.get_by_role("button", name="Step downhill").click()
     wait_for_data(page, "landscape-path", "d.x.length === 4")
-    expect(page.locator("input.share-link")).to_have_value(re.compile("shown=3"))
+    expect(page.locator("input.share-link")).to_have_value(re.compile("at=3"))
     page.get_by_role("button", name="Copy link").click()
     expect(page.get_by_text("Link copied")).to_be_visible()
     copied = page.evaluate("() => navigator.clipboard.readText()")
@@ -227,7 +227,7 @@ def test_csv_download_equals_descend(page, server_url):
     for _ in range(5):
         page.get_by_role("button", name="Step downhill").click()
     wait_for_data(page, "landscape-path", "d.x.length === 6")
-    expect(page.locator("input.share-link")).to_have_value(re.compile("shown=5"))
+    expect(page.locator("input.share-link")).to_have_value(re.compile("at=5"))
     with page.expect_download() as info:
         page.get_by_role("button", name="Download path (CSV)").click()
     download = info.value
@@ -265,7 +265,7 @@ def test_preset_menu_applies_a_worked_example(page, server_url):
     wait_for_models(page, DESCENT_MODELS)
     wait_for_data(page, "landscape-path",
                   "d.x.length === 21 && d.y[1] === -4.2 && Math.abs(d.y[2] - 5.88) < 1e-12")
-    expect(page.locator("input.share-link")).to_have_value(re.compile("lr=0.4&shown=20"))
+    expect(page.locator("input.share-link")).to_have_value(re.compile("lr=0.4&at=20"))
 
 
 HOSTILE = {
