@@ -9,7 +9,7 @@ Nothing from a link is ever echoed back into the page: problems name the URL par
 URL parameters (all optional; a default is never written):
 
     page         tab, present, hide
-    Derivative   w, h, lr1 (1-D η), w0 (start w₀), iters
+    Derivative   w, h, lr1 (1-D η), w0 (start w₀), iters, quiz1 (1-D quiz on: 1)
     Gradient     landscape, optimizer, lr, hyper, race, start, steps, shown, speed, fn, dom
     Backprop     expr, inputs, upstream
     Stochastic   batch, lr4, seed, step4, follow, schedule, clip, clip_norm, start4,
@@ -299,7 +299,7 @@ SIMPLE = {
                    _bounds(StochasticAdaptive, "race_steps")),
 }
 SPECIAL = ("tab", "present", "hide", "landscape", "optimizer", "hyper", "race", "start",
-           "fn", "dom", "expr", "inputs", "follow", "schedule", "clip", "start4")
+           "fn", "dom", "expr", "inputs", "follow", "schedule", "clip", "start4", "quiz1")
 NAMES = (*SPECIAL[:3], *SIMPLE, *SPECIAL[3:])
 """Every URL parameter a link may carry."""
 
@@ -363,6 +363,10 @@ def decode(query):
         value = read(name, parse, limits)
         if value is not None:
             lessons[lesson][param_name] = value
+
+    quiz1 = read("quiz1", parse_bool)
+    if quiz1 is not None:
+        lessons["derivative"]["quiz"] = quiz1
 
     descent = lessons["descent"]
     landscape = read("landscape", parse_choice, landscapes.names())
@@ -456,6 +460,8 @@ def encode(state):
     descent = lessons.get("descent", {})
     backprop = lessons.get("backprop", {})
     stochastic = lessons.get("stochastic", {})
+    if derivative.get("quiz"):
+        pairs.append(("quiz1", "1"))
     if descent.get("landscape") == CUSTOM:
         pairs.append(("fn", descent["function"]))
         if "domain" in descent:
