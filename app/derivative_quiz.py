@@ -1,12 +1,12 @@
 """Lesson 1's predict-then-reveal quiz (issue 16, part 3) on the 1-D descent of (w − 3)²:
 which way and how far does w move in one step?
 
-`DescentQuiz(lesson)` is built with the lesson and holds only its checkbox ("1-D quiz: predict
-the next step") until the student ticks it; then it builds its text (the `quiz1-score` pane and
-the "Restart at w₀" button) and its drawing on `descent1d-figure` (`quiz1-path`, `quiz1-now`,
-`quiz1-guess`, `quiz1-step`) once and keeps them. While the box is off nothing here runs: the
-figure does not even send its taps to the server (its subscription to Tap and DoubleTap is
-taken back), and the lesson's sliders do not reach the quiz.
+`DescentQuiz(lesson)` is built with the lesson and holds only its toggle button ("1-D quiz:
+predict the next step") until the student presses it; then it builds its text (the
+`quiz1-score` pane and the "Restart at w₀" button) and its drawing on `descent1d-figure`
+(`quiz1-path`, `quiz1-now`, `quiz1-guess`, `quiz1-step`) once and keeps them. While the quiz is
+off nothing here runs: the figure does not even send its taps to the server (its subscription
+to Tap and DoubleTap is taken back), and the lesson's sliders do not reach the quiz.
 
 A round: the lesson shows the current iterate w_k (a ring on the curve) with its slope and η;
 the student taps the chart at the w they predict for w_{k+1} (only x counts; mouse or finger,
@@ -29,7 +29,7 @@ import numpy as np
 import panel as pn
 from bokeh.core.properties import field
 from bokeh.events import DoubleTap, Tap
-from bokeh.models import Arrow, LabelSet, Line, NormalHead, Scatter
+from bokeh.models import Line, Scatter, Segment
 
 import optimizers
 from app import theme
@@ -38,8 +38,8 @@ from app.descent_view import NamedHTML
 from app.narration import narrate
 
 QUIZ_LABEL = "1-D quiz: predict the next step"
-"""The checkbox's label (lesson 2's quiz is "Quiz: predict the next step": labels are unique
-in the page's one document)."""
+"""The toggle's label (lesson 2's quiz is "Quiz: predict the next step": labels are unique in
+the page's one document)."""
 RESTART_LABEL = "Restart at w₀"
 MIN_STEP_SHARE = 0.01
 """A step shorter than this share of the chart's width (0.1 in w on −2 … 8, ~5 px on a laptop)
@@ -64,7 +64,8 @@ QUIZ_CSS = f"""
 .downhill-quiz .key {{ display: inline-block; width: 16px; height: 4px; margin: 0 4px 3px 0;
   vertical-align: middle; }}
 """
-EMPTY_STEP = {"x0": [], "y0": [], "x1": [], "y1": [], "color": [], "label": []}
+EMPTY_STEP = {"x0": [], "y0": [], "x1": [], "y1": [], "color": [], "label": [], "angle": []}
+POINTS_RIGHT, POINTS_LEFT = -np.pi / 2, np.pi / 2  # a triangle marker turned to a step's way
 
 
 def w_(k):
@@ -100,8 +101,11 @@ class DescentQuiz:
         self.message = ""         # the pane's HTML
         self.panes_built = self.glyphs_built = False
         self.listening = False    # the figure sends its taps to the server
-        self.toggle = pn.widgets.Checkbox.from_param(lesson.param.quiz, label=QUIZ_LABEL,
-                                                     margin=(8, 10, 0, 10))
+        # a button, not a checkbox: a Bokeh checkbox's label is not part of its target, and
+        # a finger needs one bigger than the box
+        self.toggle = pn.widgets.Toggle.from_param(lesson.param.quiz, label=QUIZ_LABEL,
+                                                   color="primary", variant="outline",
+                                                   margin=(10, 10, 6, 10))
         self.controls = pn.Column(self.toggle, margin=0, sizing_mode="stretch_width")
         lesson.param.watch(self._on_toggle, "quiz")
         if lesson.quiz:
@@ -221,7 +225,7 @@ class DescentQuiz:
         points = number(round(score.points, 2))  # a tap is not finer than 1 %
         miss = number(round(score.error, 2))
         mine = (f"<p><span class='key' style='background:{GUESS_COLOR}'></span>You guessed "
-                f"<b>{number(guess)}</b>: {verdict}; miss {miss} step lengths "
+                f"<b>{number(round(guess, 2))}</b>: {verdict}; miss {miss} step lengths "
                 f"→ <b>{points}</b> point{'' if points == '1' else 's'}.</p>")
         why = f"<p class='why'>{html.escape(narrate(report, self.lesson.descent_curve))}</p>"
         return truth + mine + why
@@ -297,16 +301,18 @@ class DescentQuiz:
                 x="w", y="loss", marker="x", size=16, line_color=GUESS_COLOR,
                 line_width=4)),
         ]
+        # The step arrows are glyphs (a segment and a triangle for the head), not Bokeh
+        # Arrows: BokehJS 3.10 lays out a shown figure before it has built the views of
+        # annotations added to it ("cannot find a view for Arrow"), and drops the rest of the
+        # message. Their colours are keyed in the pane's text (a label would not fit a phone).
         color = field("color")
-        self.arrows = Arrow(
-            end=NormalHead(size=12, fill_color=color, line_color=color),
-            x_start="x0", y_start="y0", x_end="x1", y_end="y1", source=self.step_source,
-            line_color=color, line_width=3, name="quiz1-step-arrows")
-        self.labels = LabelSet(x="x0", y="y0", text="label", source=self.step_source,
-                               x_offset=4, y_offset=3, text_font_size="12px",
-                               text_color=theme.TEXT_COLOR)
-        fig.add_layout(self.arrows)
-        fig.add_layout(self.labels)
+        self.renderers += [
+            lesson._draw(fig, self.step_source, Segment(
+                x0="x0", y0="y0", x1="x1", y1="y1", line_color=color, line_width=4)),
+            lesson._draw(fig, self.step_source, Scatter(
+                x="x1", y="y1", marker="triangle", angle="angle", size=13, fill_color=color,
+                line_color=color)),
+        ]
         fig.on_event(Tap, self._on_tap)
         # BokehJS turns a second tap within 300 ms into a DoubleTap: a guess too.
         fig.on_event(DoubleTap, self._on_tap)
@@ -332,8 +338,8 @@ class DescentQuiz:
         y_start = QUIZ_Y_START if on else DESCENT_Y_RANGE[0]
         fig.y_range.update(start=y_start, reset_start=y_start)
         if self.glyphs_built:
-            for item in (*self.renderers, self.arrows, self.labels):
-                item.visible = on
+            for renderer in self.renderers:
+                renderer.visible = on
             if on != self.listening:  # no tap travels to the server while the quiz is off
                 for event in (Tap.event_name, DoubleTap.event_name):
                     if on:
@@ -361,11 +367,13 @@ class DescentQuiz:
         report, guess, _score = self.last
         before, after = float(report.point[0]), float(report.next_point[0])
         self.guess_source.data = {"w": [guess], "loss": [float(curve.loss(guess))]}
-        rows = {"x0": [before], "y0": [TRUE_STEP_Y], "x1": [after], "y1": [TRUE_STEP_Y],
-                "color": [TRUE_STEP_COLOR], "label": ["true step"]}
+        rows = {column: [] for column in EMPTY_STEP}
+        arrows = [(after, TRUE_STEP_Y, TRUE_STEP_COLOR, "true step")]
         if guess != before:
-            for column, value in (("x0", before), ("y0", GUESS_STEP_Y), ("x1", guess),
-                                  ("y1", GUESS_STEP_Y), ("color", GUESS_COLOR),
-                                  ("label", "your guess")):
+            arrows.append((guess, GUESS_STEP_Y, GUESS_COLOR, "your guess"))
+        for end, y, color, label in arrows:
+            for column, value in (("x0", before), ("y0", y), ("x1", end), ("y1", y),
+                                  ("color", color), ("label", label),
+                                  ("angle", POINTS_RIGHT if end > before else POINTS_LEFT)):
                 rows[column].append(value)
         self.step_source.data = rows

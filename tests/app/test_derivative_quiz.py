@@ -238,7 +238,7 @@ def test_off_the_quiz_costs_no_models_no_taps_and_no_work(monkeypatch):
     lesson.quiz = True
     assert calls and {"quiz1-score", "quiz1-guess", "quiz1-path", "quiz1-now",
                       "quiz1-step"} <= _quiz_names(doc)
-    assert len(doc.models) - before <= 30  # what the quiz costs, once, when first ticked
+    assert len(doc.models) - before <= 30  # what the quiz costs, once, when first pressed
     assert {"tap", "doubletap"} <= set(lesson.descent_figure.subscribed_events)
     lesson.quiz = False
     calls.clear()
@@ -261,7 +261,7 @@ def test_on_hides_the_iterates_that_give_the_answer_away_and_off_brings_them_bac
                                                   lesson.descent_path_renderers)
     assert not any(r.visible for r in panel.renderers) and not panel.score.visible
     assert fig.y_range.start == -1.5
-    assert panel.toggle.name == QUIZ_LABEL
+    assert panel.toggle.label == QUIZ_LABEL
 
 
 def test_a_deferred_lesson_builds_the_quiz_with_the_part_below():
