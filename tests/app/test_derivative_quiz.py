@@ -309,3 +309,13 @@ def test_quiz1_link_round_trip():
     assert "quiz1" not in url_state.encode(url_state.decode("quiz1=0"))
     bad = url_state.decode("quiz1=<script>")
     assert bad.lessons["derivative"] == {} and bad.problems == ["quiz1: not on/off"]
+
+
+def test_eta_1_oscillates_until_the_last_round():
+    from app.derivative_quiz import MAX_ROUNDS
+
+    _lesson, panel = quiz(descent_lr=1.0)  # w ← 6 − w: 0, 6, 0, 6, … forever
+    for k in range(MAX_ROUNDS):
+        assert panel.guess(6.0 if k % 2 == 0 else 0.0).points == 1.0
+    assert f"That was step {MAX_ROUNDS}, the last one" in said(panel)
+    assert panel.guess(6.0) is None and len(panel.rounds) == MAX_ROUNDS

@@ -165,3 +165,14 @@ def test_a_run_crossing_the_bottom_fast_is_still_carried():
     moving = dataclasses.replace(report, delta=np.array([0.5, 0.0]))  # as if coasting through
     assert narrate(moving, BOWL) == ("At the bottom (|∇L| < 10⁻⁶); the velocity from earlier "
                                      "steps still carries it on.")
+
+
+def test_one_d_sgd_says_which_way_and_how_far_w_moves():
+    # lesson 1's quiz reveals its step with this sentence
+    sentence, _ = say(SHIFTED, "sgd", 0, start=0.0, lr=0.1)
+    assert sentence == ("The slope is negative (dL/dw = −6), so downhill is to the right; SGD "
+                        "takes η = 0.1 times the slope, so w moves 0.6 to the right.")
+    sentence, _ = say(SHIFTED, "sgd", 0, start=5.0, lr=0.1)
+    assert "SGD takes η = 0.1 times the slope, so w moves 0.4 to the left" in sentence
+    sentence, _ = say(SHIFTED, "sgd", 1, start=0.0, lr=2.0)  # 12 → −24: 36 to the left
+    assert "so w moves 36 to the left; the step overshoots the bottom" in sentence
