@@ -30,6 +30,7 @@ from app.derivative_figures import (
     line_through,
     positive_or_nan,
 )
+from app.derivative_quiz import DescentQuiz
 from app.descent import fmt as status_number
 from app.lesson_api import csv_number
 from app.reveal import Reveal
@@ -81,6 +82,9 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
     )
     descent_start = param.Number(default=0.0, bounds=(-2.0, 8.0), doc="Start w₀ of the descent")
     descent_steps = param.Integer(default=10, bounds=(1, 30), doc="Number of descent steps")
+    quiz = param.Boolean(default=False, doc=(
+        "Predict, then reveal (issue 16): a tap on the 1-D descent guesses the next w "
+        "(app/derivative_quiz.py)"))
 
     revealed = param.Integer(default=0, doc=(
         "How many of the parts below the first screen are built (they are built when the "
@@ -102,6 +106,7 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
         self._build_slope_figure()
         self.error_figure = self.secant_figure = self.descent_figure = None
         self._build_controls()
+        self.quiz_panel = DescentQuiz(self)
         self._update_slope()
         self._update_descent()
         self.param.watch(self._on_slope_change, ["w", "h"])
@@ -153,8 +158,11 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
     def _on_slope_change(self, *_events):
         self._update_slope()
 
-    def _on_descent_change(self, *_events):
-        self._update_descent()
+    def _on_descent_change(self, *events):
+        with pn.io.hold():
+            self._update_descent()
+            if {"descent_lr", "descent_start"} & {event.name for event in events}:
+                self.quiz_panel.lesson_changed()  # returns at once while the quiz is off
 
     def _update_slope(self):
         loss = self.curve.loss
@@ -302,6 +310,9 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
         """Below the first screen: 1-D gradient descent with its iterates, and the secants."""
         self._build_secant_figure()
         self._build_descent_figure()
+        if self.quiz:  # on from a link: its parts come with the figure
+            self.quiz_panel.build()
+            self.quiz_panel.show()
         card = dict(sizing_mode="stretch_width", margin=(4, 6))
         secant_column = pn.Column(
             pn.pane.Markdown(SECANT_TEXT, width=theme.SMALL_FIGURE_WIDTH, margin=(0, 10),
@@ -316,6 +327,7 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
             self.descent_lr_slider,
             self.descent_start_slider,
             self.descent_steps_slider,
+            self.quiz_panel.controls,
             width=theme.CONTROLS_WIDTH + 60,
         )
         return [pn.FlexBox(descent_controls, self.descent_figure, self.descent_readout,
@@ -325,7 +337,7 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
     # (app/lesson_api.py)
 
     key = "derivative"
-    link_params = ("w", "h", "descent_lr", "descent_start", "descent_steps")
+    link_params = ("w", "h", "descent_lr", "descent_start", "descent_steps", "quiz")
     csv_filename = "downhill-derivative-1d.csv"
 
     @classmethod

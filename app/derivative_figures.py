@@ -30,6 +30,7 @@ ERROR_H = np.logspace(-12, 0, 121)
 TANGENT_HALF_WIDTH = 1.6  # the tangent and secant are drawn this far either side of w
 STEP_ARROW_LENGTH = 0.9  # in units of w: a fixed-length arrow shows only the direction
 ZOOM_TOOLS = ("pan", "wheel_zoom", "reset", "save")
+DESCENT_Y_RANGE = (-1.5, 27.0)  # the 1-D descent's loss axis (the quiz lowers its start)
 
 # Where the fixed curves are drawn (the same for every page, so made once).
 SLOPE_CURVE_W = np.linspace(*landscapes.curve("square").bounds, 301)
@@ -211,14 +212,16 @@ class DerivativeFigures:
         lo, hi = self.descent_curve.bounds
         fig = self._figure("descent1d-figure", "Gradient descent on L(w) = (w − 3)²",
                            theme.CURVE_FIGURE_WIDTH, theme.SMALL_FIGURE_HEIGHT + 20,
-                           (lo, hi), (-1.5, 27.0))
+                           (lo, hi), DESCENT_Y_RANGE)
         self._draw_curve(fig, self.descent_curve, DESCENT_CURVE_W)
-        self._draw(fig, self.descent_source, Line(
-            x="w", y="loss", line_color=theme.DESCENT_1D_COLOR, line_width=1.5,
-            line_alpha=0.7))
-        self._draw(fig, self.descent_source, Scatter(
-            x="w", y="loss", size=9, fill_color=theme.DESCENT_1D_COLOR, line_color="white",
-            line_width=1))
+        self.descent_path_renderers = [
+            self._draw(fig, self.descent_source, Line(
+                x="w", y="loss", line_color=theme.DESCENT_1D_COLOR, line_width=1.5,
+                line_alpha=0.7)),
+            self._draw(fig, self.descent_source, Scatter(
+                x="w", y="loss", size=9, fill_color=theme.DESCENT_1D_COLOR,
+                line_color="white", line_width=1)),
+        ]
         self._draw(fig, self._source({"w": [3.0], "loss": [0.0]}), Scatter(
             x="w", y="loss", marker="x", size=14, line_color=theme.TEXT_COLOR,
             fill_color=theme.TEXT_COLOR, line_width=2))

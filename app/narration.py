@@ -9,7 +9,8 @@ into the page's aria-live status.
 
 What each phrase means (the thresholds are the constants below):
 * slope direction: the gradient's compass direction on the map (x right, y up), a diagonal
-  unless one component is below tan 22.5° ≈ 0.414 times the other; 1-D: the slope's sign.
+  unless one component is below tan 22.5° ≈ 0.414 times the other; 1-D: the slope's sign,
+  and plain SGD says how far and which way w moves ("so w moves 0.6 to the right").
 * "overshoots along y": the gradient's y component has opposite signs at w_k and w_{k+1}
   (the step went past the lowest point along y); 1-D: "overshoots the bottom".
 * "zig-zags along y": this step's Δy and the last step's have opposite signs.
@@ -19,6 +20,8 @@ What each phrase means (the thresholds are the constants below):
 * "at the bottom" / "on a saddle" / "on flat ground": |∇L| < 10⁻⁶ there, told apart by the
   curvature (the report's `stationary`).
 """
+
+import math
 
 DIAGONAL = 0.414  # tan 22.5°: below this ratio of its components a direction is not diagonal
 SLOWER = 0.5      # a step shorter than this times the last one "slows down"
@@ -104,6 +107,12 @@ def _optimizer(report, names, mini_batch=False):
     decay = ", plus weight decay" if report.has("g_decayed") else ""
     if mini_batch:
         return f"{title} steps η = {number(report.lr)} times g{decay}, against g's direction"
+    delta = float(report.delta[0])
+    if report.dimensions == 1 and not decay and math.isfinite(delta):
+        # lesson 1's quiz: which way and how far w moves
+        side = "right" if delta > 0 else "left"
+        return (f"{title} takes η = {number(report.lr)} times the slope, so {names[0]} moves "
+                f"{number(abs(delta))} to the {side}")
     return f"{title} steps η = {number(report.lr)} times the gradient{decay}, straight downhill"
 
 

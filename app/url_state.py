@@ -9,7 +9,7 @@ Nothing from a link is ever echoed back into the page: problems name the URL par
 URL parameters (all optional; a default is never written):
 
     page         tab, present, hide
-    Derivative   w, h, lr1 (1-D η), w0 (start w₀), iters
+    Derivative   w, h, lr1 (1-D η), w0 (start w₀), iters, quiz1 (1-D quiz on: 1)
     Gradient     landscape, optimizer, lr, hyper, race, start, steps, at, speed, fn, dom,
                  inspect, quiz (and `shown`, the older name of `at`)
     Backprop     expr, inputs, upstream
@@ -306,7 +306,7 @@ SIMPLE = {
 }
 SPECIAL = ("tab", "present", "hide", "landscape", "optimizer", "hyper", "race", "start",
            "fn", "dom", "shown", "inspect", "quiz", "expr", "inputs", "follow", "schedule",
-           "clip", "start4")
+           "clip", "start4", "quiz1")
 NAMES = (*SPECIAL[:3], *SIMPLE, *SPECIAL[3:])
 """Every URL parameter a link may carry."""
 
@@ -370,6 +370,10 @@ def decode(query):
         value = read(name, parse, limits)
         if value is not None:
             lessons[lesson][param_name] = value
+
+    quiz1 = read("quiz1", parse_bool)
+    if quiz1 is not None:
+        lessons["derivative"]["quiz"] = quiz1
 
     descent = lessons["descent"]
     if "shown" in descent:  # `at`: the history's step, within the budget
@@ -473,6 +477,8 @@ def encode(state):
     descent = lessons.get("descent", {})
     backprop = lessons.get("backprop", {})
     stochastic = lessons.get("stochastic", {})
+    if derivative.get("quiz"):
+        pairs.append(("quiz1", "1"))
     if descent.get("landscape") == CUSTOM:
         pairs.append(("fn", descent["function"]))
         if "domain" in descent:

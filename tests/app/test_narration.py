@@ -180,3 +180,14 @@ def test_a_mini_batch_step_is_set_beside_the_slope_not_called_straight_downhill(
     assert "this mini-batch's gradient g points left too" in same_way
     assert "straight downhill" not in same_way
     assert "mini-batch" not in narrate(trail.report(3), line)  # the default: full batch
+
+
+def test_one_d_sgd_says_which_way_and_how_far_w_moves():
+    # lesson 1's quiz reveals its step with this sentence
+    sentence, _ = say(SHIFTED, "sgd", 0, start=0.0, lr=0.1)
+    assert sentence == ("The slope is negative (dL/dw = −6), so downhill is to the right; SGD "
+                        "takes η = 0.1 times the slope, so w moves 0.6 to the right.")
+    sentence, _ = say(SHIFTED, "sgd", 0, start=5.0, lr=0.1)
+    assert "SGD takes η = 0.1 times the slope, so w moves 0.4 to the left" in sentence
+    sentence, _ = say(SHIFTED, "sgd", 1, start=0.0, lr=2.0)  # 12 → −24: 36 to the left
+    assert "so w moves 36 to the left; the step overshoots the bottom" in sentence
