@@ -169,3 +169,43 @@ def test_while_playing_the_inspector_arrows_hide_and_return_at_the_step_reached(
     tip = next_point(page, k + 1)[0]
     wait_for_data(page, "step-arrow", f"d.x0.length === 1 && d.x1[0] === {tip}")
     assert page.errors == []
+
+
+def test_ticking_inside_the_optimizer_on_a_drawn_map_adds_the_arrows_and_keeps_answering(
+        fresh, server_url):
+    """The arrows are built when the box is first ticked, on a figure already on screen
+    (BokehJS 3.10 has lost the rest of a message when an Arrow arrived that way): the step
+    arrow, the table and later steps must all arrive, with no error in the page."""
+    page = fresh()
+    page.console_errors = []
+    page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
+    open_descent(page, server_url, "optimizer=momentum", ["landscape-trajectory"])
+    wait_for_data(page, "landscape-trajectory", "d.x0 != null && d.x0.length > 2")
+    # a click on the box itself (Bokeh's Checkbox has no <label> for get_by_label)
+    page.evaluate("""() => {
+        const box = [...Bokeh.documents[0]._all_models.values()]
+            .find(m => m.label === 'Inside the optimizer');
+        Bokeh.index.find_one(box).shadow_el.querySelector('input[type=checkbox]').click();
+    }""")
+    wait_for_models(page, ["state-inspector", "step-arrow", "velocity-arrow"])
+    wait_for_text(page, "state-inspector", "Momentum · step 0 → 1")
+    page.get_by_role("button", name="Step downhill").click()
+    page.get_by_role("button", name="Step downhill").click()
+    wait_for_data(page, "landscape-path", "d.x.length === 3")
+    wait_for_text(page, "state-inspector", "Momentum · step 2 → 3")
+    step = model_property(page, "step-arrow", "data")
+    assert (step["x0"][0], step["x1"][0]) == (next_point(page, 2)[0], next_point(page, 3)[0])
+    assert model_property(page, "velocity-arrow", "data")["x0"] != []
+    link = page.locator("input.share-link").input_value()
+    assert "inspect=1" in link
+    # the quiz's guess marker arrives the same way when its box is ticked later
+    page.evaluate("""() => {
+        const box = [...Bokeh.documents[0]._all_models.values()]
+            .find(m => m.label === 'Quiz: predict the next step');
+        Bokeh.index.find_one(box).shadow_el.querySelector('input[type=checkbox]').click();
+    }""")
+    wait_for_models(page, ["quiz-score", "quiz-guess"])
+    target = pixel_of(page, *next_point(page, 3))
+    page.mouse.click(target["x"], target["y"])
+    wait_for_text(page, "quiz-score", r"Score .* / 1 = (9\d|100) %")
+    assert page.errors == [] and page.console_errors == []
