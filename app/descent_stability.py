@@ -192,6 +192,7 @@ class StabilityPanel(param.Parameterized):
                    if name in lesson.param]
         lesson.param.watch(self._on_inputs, watched)
         lesson.param.watch(self._on_start, "start")
+        lesson.param.watch(self._on_shown, "shown")   # λmax at the point on screen
         self.param.watch(self._on_toggle, "show_map")
         self.param.watch(self._on_inputs, ["map_steps", "grid"])
         self.param.watch(self._on_sweep_toggle, "show_sweep")
@@ -255,6 +256,9 @@ class StabilityPanel(param.Parameterized):
             self.update_critical()
             self._sweep_again()
         self.request_map()
+
+    def _on_shown(self, *_events):
+        self.update_critical()
 
     def _on_start(self, *_events):
         self.update_critical()
@@ -467,10 +471,22 @@ class StabilityPanel(param.Parameterized):
         text += " " + self.curvature_here()
         self.critical.object = f"<div class='downhill-critical'>{text}</div>"
 
+    def current_point(self):
+        """The point on screen: the chosen optimizer's path at the step shown (the start
+        before the path is computed)."""
+        runs = getattr(self.lesson, "runs", None)
+        if runs:
+            points = runs[0].points
+            return tuple(float(v) for v in points[min(int(self.lesson.shown), len(points) - 1)])
+        return tuple(float(v) for v in self.lesson.start)
+
     def curvature_here(self):
-        """λmax at the start point, in words."""
-        x, y = self.lesson.start
-        where = f"λmax at the start ({fmt(x, 3)}, {fmt(y, 3)})"
+        """λmax at the current point (the step on screen), in words."""
+        x, y = self.current_point()
+        if not (math.isfinite(x) and math.isfinite(y)):
+            return "The path has diverged: there is no current point to measure λmax at."
+        here = "the start" if int(self.lesson.shown) == 0 else f"step {int(self.lesson.shown)}"
+        where = f"λmax at {here} ({fmt(x, 3)}, {fmt(y, 3)})"
         try:
             curvature = basins.max_curvature(self.lesson.surface, (x, y))
         except ValueError:

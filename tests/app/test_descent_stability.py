@@ -361,3 +361,15 @@ def test_a_tap_does_not_recompute_the_critical_eta_only_the_curvature_at_the_sta
     assert "η* = 2/λmax = 0.3333" in panel.critical.object
     lesson.landscape = "rosenbrock"     # a new surface: its own η*
     assert len(calls) == 1
+
+
+def test_lambda_max_follows_the_point_on_screen():
+    lesson = GradientDescent(landscape="rosenbrock")
+    panel = lesson.stability
+    lesson.step()
+    x, y = lesson.runs[0].points[1]
+    expected = basins.max_curvature(lesson.surface, (x, y))
+    assert (f"λmax at step 1 ({descent_stability.fmt(x, 3)}, {descent_stability.fmt(y, 3)}): "
+            f"{descent_stability.fmt(expected)}") in panel.critical.object
+    lesson.shown = 0
+    assert "λmax at the start" in panel.critical.object
