@@ -373,3 +373,22 @@ def test_lambda_max_follows_the_point_on_screen():
             f"{descent_stability.fmt(expected)}") in panel.critical.object
     lesson.shown = 0
     assert "λmax at the start" in panel.critical.object
+
+
+def test_a_tap_leaves_the_eta_sliders_stylesheets_alone():
+    """The lecture appends presentation mode's stylesheet after the tick's: a tap must not
+    re-send the slider's stylesheets (on a server that rebuilt models and walked the whole
+    document on every tap)."""
+    lesson = GradientDescent()
+    slider = lesson.lr_slider
+    slider.stylesheets = [*slider.stylesheets, ":host { --added-later: 1; }"]
+    changes = []
+    slider.param.watch(changes.append, "stylesheets")
+    lesson.place_start(1.0, -1.0)
+    lesson.place_start(-2.0, 2.0)
+    lesson.step()
+    assert changes == []
+    lesson.landscape = "rosenbrock"   # a new surface: the tick moves, once
+    assert len(changes) == 1
+    ticks = [s for s in slider.stylesheets if "noUi-base::after" in str(s)]
+    assert len(ticks) == 1 and ":host { --added-later: 1; }" in slider.stylesheets
