@@ -208,20 +208,25 @@ class DerivativeFigures:
                                ("tangent: slope 2", [tangent])], "top_left")
         self.secant_figure = fig
 
+    def _draw_iterates(self, fig, source):
+        """The 1-D iterates w₀, w₁, … on the curve: a thin line through dots (the descent
+        path, and the quiz's revealed steps). Returns the two renderers."""
+        return [
+            self._draw(fig, source, Line(
+                x="w", y="loss", line_color=theme.DESCENT_1D_COLOR, line_width=1.5,
+                line_alpha=0.7)),
+            self._draw(fig, source, Scatter(
+                x="w", y="loss", size=9, fill_color=theme.DESCENT_1D_COLOR,
+                line_color="white", line_width=1)),
+        ]
+
     def _build_descent_figure(self):
         lo, hi = self.descent_curve.bounds
         fig = self._figure("descent1d-figure", "Gradient descent on L(w) = (w − 3)²",
                            theme.CURVE_FIGURE_WIDTH, theme.SMALL_FIGURE_HEIGHT + 20,
                            (lo, hi), DESCENT_Y_RANGE)
         self._draw_curve(fig, self.descent_curve, DESCENT_CURVE_W)
-        self.descent_path_renderers = [
-            self._draw(fig, self.descent_source, Line(
-                x="w", y="loss", line_color=theme.DESCENT_1D_COLOR, line_width=1.5,
-                line_alpha=0.7)),
-            self._draw(fig, self.descent_source, Scatter(
-                x="w", y="loss", size=9, fill_color=theme.DESCENT_1D_COLOR,
-                line_color="white", line_width=1)),
-        ]
+        self.descent_path_renderers = self._draw_iterates(fig, self.descent_source)
         self._draw(fig, self._source({"w": [3.0], "loss": [0.0]}), Scatter(
             x="w", y="loss", marker="x", size=14, line_color=theme.TEXT_COLOR,
             fill_color=theme.TEXT_COLOR, line_width=2))

@@ -29,7 +29,7 @@ import numpy as np
 import panel as pn
 from bokeh.core.properties import field
 from bokeh.events import DoubleTap, Tap
-from bokeh.models import Line, Scatter, Segment
+from bokeh.models import Scatter, Segment
 
 import optimizers
 from app import theme
@@ -288,12 +288,7 @@ class DescentQuiz:
         self.guess_source = lesson._source({"w": [], "loss": []}, "quiz1-guess")
         self.step_source = lesson._source(dict(EMPTY_STEP), "quiz1-step")
         self.renderers = [
-            lesson._draw(fig, self.path_source, Line(
-                x="w", y="loss", line_color=theme.DESCENT_1D_COLOR, line_width=1.5,
-                line_alpha=0.7)),
-            lesson._draw(fig, self.path_source, Scatter(
-                x="w", y="loss", size=9, fill_color=theme.DESCENT_1D_COLOR,
-                line_color="white", line_width=1)),
+            *lesson._draw_iterates(fig, self.path_source),
             lesson._draw(fig, self.now_source, Scatter(
                 x="w", y="loss", size=20, fill_color=None, line_color=theme.POINT_COLOR,
                 line_width=3)),

@@ -77,6 +77,18 @@ class Patches:
                 setattr(self, way, getattr(self, way) + 1)
 
 
+def pause_and_snapshot(page, names):
+    """Press Pause and read what the browser drew, in one go (the server's answer comes
+    later)."""
+    return page.evaluate(
+        """names => {
+            const doc = Bokeh.documents[0];
+            for (const m of doc._all_models.values())
+                if (m.label === 'Pause') { Bokeh.index.find_one(m).click(); break; }
+            return (""" + SNAPSHOT_JS + """)(names);
+        }""", names)
+
+
 def open_lesson(page, server_url):
     patches = Patches(page)
     open_page(page, server_url)
@@ -183,13 +195,7 @@ def test_what_play_shows_equals_what_the_server_draws(page, server_url):
     page.get_by_role("button", name="Play", exact=True).click()
     wait_for_data(page, "minibatch-path-mini", "d.x.length > 6")
     # Pause and read what the browser drew, in one go (the server's answer comes later)
-    shown = page.evaluate(
-        """names => {
-            const doc = Bokeh.documents[0];
-            for (const m of doc._all_models.values())
-                if (m.label === 'Pause') { Bokeh.index.find_one(m).click(); break; }
-            return (""" + SNAPSHOT_JS + """)(names);
-        }""", DRAWN)
+    shown = pause_and_snapshot(page, DRAWN)
     k = len(shown["minibatch-path-mini"]["x"]) - 1
     wait_for_server_step(page, k)
     page.wait_for_function("() => Bokeh.documents[0].is_idle")
@@ -400,13 +406,7 @@ def test_play_draws_the_inspectors_arrows_as_the_server_does(page, server_url):
     wait_for_data(page, "minibatch-trajectory", "'ax_mini' in d")
     page.get_by_role("button", name="Play", exact=True).click()
     wait_for_data(page, "minibatch-path-mini", "d.x.length > 6")
-    shown = page.evaluate(
-        """names => {
-            const doc = Bokeh.documents[0];
-            for (const m of doc._all_models.values())
-                if (m.label === 'Pause') { Bokeh.index.find_one(m).click(); break; }
-            return (""" + SNAPSHOT_JS + """)(names);
-        }""", [*DRAWN, *INSPECTED])
+    shown = pause_and_snapshot(page, [*DRAWN, *INSPECTED])
     k = len(shown["minibatch-path-mini"]["x"]) - 1
     assert len(shown["stochastic-step-arrow"]["x0"]) == 1
     assert shown["stochastic-step-arrow"]["x0"][0] == shown["minibatch-path-mini"]["x"][k]
