@@ -317,9 +317,11 @@ class DescentView(DescentFigures):
         controls = pn.Column(
             self.lr_slider,
             self.lr_input,
-            self.stability.critical,  # issue 15: η* = 2/λmax (its tick is on the slider)
             self.message,
             buttons,
+            # issue 15: η* = 2/λmax (its tick is on the slider); below the buttons, so that on
+            # a phone Step, Play and Reset follow η directly under the map
+            self.stability.critical,
             self.history,
             self.inside.controls,  # issue 16: the inspector's and quiz's boxes, score, sentence
             self.speed_slider,
