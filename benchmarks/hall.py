@@ -2,7 +2,7 @@
 
 For the app and for the no-op Panel app (benchmarks/baselines/panel_noop.py), run the same way:
 
-* **through nginx**: Debian nginx configured from deploy/nginx.conf (least_conn, websocket
+* **through nginx**: Debian nginx configured from deploy/nginx.conf (cookie affinity, websocket
   upgrade; benchmarks/nginx.py) in front of one server process per core, each started as
   deploy/nginx.conf documents a replica (the app: `downhill --port P --address 127.0.0.1
   --no-browser --allow-websocket-origin FRONT`; the baseline: benchmarks/serve_baseline.py, the
@@ -11,10 +11,12 @@ For the app and for the no-op Panel app (benchmarks/baselines/panel_noop.py), ru
 
 N sessions (benchmarks/wsclient.py: the Bokeh protocol, no browsers) join spread evenly over
 the ramp (60 s), opening `/?tab=descent` as the link a lecturer hands out (the app builds
-lesson 2 for it); then, once every join has ended, each taps the landscape once every 2 s for
-the window (30 s): a Bokeh `tap` event on `landscape-figure`, as BokehJS sends it, timed until
-the server's patch puts `landscape-path`'s first point where the tap was (app and baseline both
-move the path's start there).
+lesson 2 for it), each with cookies of its own as a browser on its first visit (the page's
+reply sets nginx's affinity cookie, the websocket upgrade sends it back); then, once every
+join has ended, each taps the landscape once every 2 s for the window (30 s): a Bokeh `tap`
+event on `landscape-figure`, as BokehJS sends it, timed until the server's patch puts
+`landscape-path`'s first point where the tap was (app and baseline both move the path's start
+there).
 
 Figures: join time (arrival → lesson 2 in the client: page, document, and the lesson the app
 builds on document_ready), tap → path latency, errors (failed joins + unanswered taps), RSS
@@ -91,6 +93,7 @@ class Hall:
     window_s: float = WINDOW_S
     period_s: float = PERIOD_S
     door: int = DOOR  # joins in flight at once (0: unlimited)
+    cookies: bool = True  # students keep cookies (False: browsers that block them)
     join_times: list = field(default_factory=list)
     join_errors: list = field(default_factory=list)
     join_wall_s: float = math.nan  # first GET → last join ended
@@ -119,7 +122,8 @@ class Hall:
     def label(self):
         where = (f"{self.processes} processes behind nginx" if self.front
                  else f"{self.processes} process, no nginx")
-        return f"{self.kind}: {self.sessions} sessions, {where}"
+        blocked = ", cookies blocked" if self.front and not self.cookies else ""
+        return f"{self.kind}: {self.sessions} sessions, {where}{blocked}"
 
     @property
     def joined(self):
@@ -178,7 +182,10 @@ async def _join(hall, url, index, door):
 
     async def enter():
         async with door:  # the whole join, lesson build included, counts against the door
-            session = await BokehSession.open(url, timeout=JOIN_TIMEOUT_S)
+            # a browser's first visit: the page's reply sets the affinity cookie, the
+            # websocket upgrade carries it (unless this hall's browsers block cookies)
+            session = await BokehSession.open(url, timeout=JOIN_TIMEOUT_S,
+                                              cookies=hall.cookies)
             try:
                 # the app builds lesson 2 when the page says it is drawn (onload): wait for it
                 await session.ready(("landscape-figure", "landscape-path"),
@@ -280,14 +287,16 @@ def _terminate_raises():
 
 
 def run_hall(kind, sessions, processes=None, front=True, ramp_s=RAMP_S, window_s=WINDOW_S,
-             period_s=PERIOD_S):
+             period_s=PERIOD_S, cookies=True):
     """One hall: start `processes` servers of `kind` (one per core by default) and, with
     `front`, nginx before them; N students join over `ramp_s`, then tap every `period_s` for
-    `window_s`; stop everything (by PID) and return the Hall."""
+    `window_s`; stop everything (by PID) and return the Hall. `cookies=False`: the students'
+    browsers block cookies (no affinity: pages and websockets may cross)."""
     processes = processes or (os.cpu_count() or 1)
     if not front and processes != 1:
         raise ValueError("without nginx in front, one process")
-    hall = Hall(kind, sessions, processes, front, ramp_s, window_s, period_s)
+    hall = Hall(kind, sessions, processes, front, ramp_s, window_s, period_s,
+                cookies=cookies)
     servers, front_end = [], None
     with tempfile.TemporaryDirectory(prefix="downhill-hall-") as directory, _terminate_raises():
         # Each server process logs its garbage collections there (app/server.py GC_LOG).

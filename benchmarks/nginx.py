@@ -46,14 +46,18 @@ def site_config(listen_port, replica_ports, location_extra=""):
 
 def main_config(directory, site, connections=256):
     """A whole nginx.conf around the site (Debian includes conf.d/*.conf inside `http`), with
-    every path in `directory` so that nginx runs without root."""
+    every path in `directory` so that nginx runs without root. Its access log names, for each
+    request, the replica(s) tried (upstream=), the affinity cookie the request carried
+    (route=, "-" without one) and the request's id (id=: what deploy/nginx.conf's reply
+    sets as the cookie when the request carried none)."""
     return f"""
 worker_processes 1;
 pid {directory}/nginx.pid;
 error_log {directory}/error.log notice;
 events {{ worker_connections {connections}; }}
 http {{
-    log_format upstreams '$request_method $uri $status upstream=$upstream_addr';
+    log_format upstreams '$request_method $uri $status upstream=$upstream_addr '
+                         'route=$cookie_downhill_route id=$request_id';
     access_log {directory}/access.log upstreams;
     client_body_temp_path {directory}/client_body;
     proxy_temp_path {directory}/proxy;

@@ -12,6 +12,11 @@ server sends back. Load, leak and hostile-input tests drive hundreds of sessions
         await session.set_value(slider, -0.5)
         await session.wait_for(lambda: path_changed(session.get(path)["data"]))
 
+Cookies as a browser keeps them: a session keeps the cookies the page's reply set (a jar of
+its own unless one is given) and sends them back with the websocket upgrade, which is how
+deploy/nginx.conf's affinity cookie brings the websocket to the replica that built the page;
+``cookies=False`` is a browser that blocks them.
+
 Wire format (bokeh/protocol/message.py): every message is three text frames, header,
 metadata and content (JSON), then for each of ``header["num_buffers"]`` buffers a text frame
 ``{"id": ...}`` and a binary frame with its bytes. Model values use Bokeh's serialization:
@@ -27,6 +32,7 @@ import itertools
 import json
 import re
 import time
+from http.cookies import CookieError, SimpleCookie
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -41,19 +47,48 @@ class ProtocolError(RuntimeError):
     """The server answered something this client cannot follow (or an ERROR message)."""
 
 
-async def fetch_page(url, timeout=60.0):
-    """GET `url` over plain HTTP/1.0 and return (status, headers dict, body text)."""
+def cookie_header(cookies):
+    """The `Cookie` request header for a jar (name -> value), "" for none."""
+    return "; ".join(f"{name}={value}" for name, value in (cookies or {}).items())
+
+
+def keep_cookies(cookies, set_cookie_lines):
+    """Put what each `Set-Cookie` line sets into the jar `cookies` (name -> value), as a
+    browser does for one site: a cookie with Max-Age <= 0 is deleted; a line that is not a
+    cookie is ignored, as browsers ignore it. Path and Domain are not kept: the students use
+    one site and its cookies are for Path=/."""
+    for line in set_cookie_lines:
+        parsed = SimpleCookie()
+        try:
+            parsed.load(line)
+        except CookieError:
+            continue
+        for name, morsel in parsed.items():
+            max_age = morsel["max-age"]
+            if max_age and max_age.lstrip("-").isdigit() and int(max_age) <= 0:
+                cookies.pop(name, None)
+            else:
+                cookies[name] = morsel.value
+
+
+async def fetch_page(url, timeout=60.0, cookies=None):
+    """GET `url` over plain HTTP/1.0 and return (status, headers dict, body text). With a
+    jar `cookies` (a dict, name -> value), send its cookies and keep the ones the reply sets
+    in it. `headers` holds each header's last line, lower-case names."""
     parts = urlsplit(url)
     host, port = parts.hostname, parts.port or 80
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
+    sent = cookie_header(cookies)
+    extra = f"Cookie: {sent}\r\n" if sent else ""
 
     async def get():
         reader, writer = await asyncio.open_connection(host, port)
         try:
-            request = f"GET {path} HTTP/1.0\r\nHost: {parts.netloc}\r\nAccept: text/html\r\n\r\n"
-            writer.write(request.encode("ascii"))
+            request = (f"GET {path} HTTP/1.0\r\nHost: {parts.netloc}\r\nAccept: text/html\r\n"
+                       f"{extra}\r\n")
+            writer.write(request.encode("latin-1"))
             await writer.drain()
             raw = await reader.read()
         finally:
@@ -62,10 +97,15 @@ async def fetch_page(url, timeout=60.0):
         head, _, body = raw.partition(b"\r\n\r\n")
         lines = head.decode("latin-1").split("\r\n")
         status = int(lines[0].split()[1])
-        headers = {}
+        headers, set_cookies = {}, []
         for line in lines[1:]:
             key, _, value = line.partition(":")
-            headers[key.strip().lower()] = value.strip()
+            key, value = key.strip().lower(), value.strip()
+            headers[key] = value
+            if key == "set-cookie":
+                set_cookies.append(value)
+        if cookies is not None:
+            keep_cookies(cookies, set_cookies)
         return status, headers, body.decode("utf-8", "replace")
 
     return await asyncio.wait_for(get(), timeout)
@@ -96,6 +136,7 @@ class BokehSession:
         self.token = token
         self.models = {}  # id -> {"type": name, "id": id, "attributes": {...}}
         self.roots = []
+        self.cookies = {}  # the browser's cookies for this site, sent with the upgrade
         self.page_headers = {}  # the page's HTTP response headers (lower-case names)
         self.upgrade_headers = {}  # the websocket upgrade's response headers
         self.patches_received = 0
@@ -108,18 +149,28 @@ class BokehSession:
     # ---------------------------------------------------------------- connecting and closing
 
     @classmethod
-    async def open(cls, url, timeout=60.0, origin=None):
-        """Load the page at `url`, open its websocket, wait for ACK and pull the document."""
-        status, headers, html = await fetch_page(url, timeout)
+    async def open(cls, url, timeout=60.0, origin=None, cookies=True):
+        """Load the page at `url`, open its websocket, wait for ACK and pull the document.
+        `cookies`: True, a jar of its own (a browser's first visit); a dict, that jar (kept
+        up to date: tabs of one browser share it); False, none sent or kept (a browser that
+        blocks cookies)."""
+        if cookies is True:
+            cookies = {}
+        elif cookies is False:
+            cookies = None
+        status, headers, html = await fetch_page(url, timeout, cookies=cookies)
         if status != 200:
             raise ProtocolError(f"GET {url} answered {status}")
-        return await cls.connect(url, html, timeout=timeout, origin=origin, headers=headers)
+        return await cls.connect(url, html, timeout=timeout, origin=origin, headers=headers,
+                                 cookies=cookies)
 
     @classmethod
-    async def connect(cls, url, html, timeout=60.0, origin=None, headers=None):
+    async def connect(cls, url, html, timeout=60.0, origin=None, headers=None, cookies=None):
         """The second half of `open`: with the page `html` fetched from `url` (with the
-        response `headers`), open its websocket, wait for ACK and pull the document."""
+        response `headers`, and the jar `cookies` after the page's reply), open its websocket
+        with those cookies, wait for ACK and pull the document."""
         token = session_token(html)
+        sent = cookie_header(cookies)
         parts = urlsplit(url)
         scheme = "wss" if parts.scheme == "https" else "ws"
         prefix = parts.path.rstrip("/")
@@ -132,10 +183,12 @@ class BokehSession:
                 max_size=None,  # the document arrives in one (large) content frame
                 open_timeout=timeout,
                 ping_interval=None,
+                additional_headers={"Cookie": sent} if sent else None,
             ),
             timeout,
         )
         session = cls(url, websocket, token)
+        session.cookies = cookies if cookies is not None else {}
         session.page_headers = headers or {}
         if websocket.response is not None:
             headers = websocket.response.headers.raw_items()

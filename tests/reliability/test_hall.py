@@ -32,8 +32,11 @@ def test_every_student_joins_and_every_tap_moves_the_path(hall):
     assert hall.taps_asked >= 4 * 3
     assert hall.answered == hall.taps_asked, hall.tap_errors
     assert not hall.server_errors and hall.errors == 0
-    # Through nginx: every page and websocket was answered by one of the two replicas.
-    assert hall.crossed <= hall.joined
+    # Through nginx, with the cookies a browser keeps: every websocket reached the replica
+    # that built its page (deploy/nginx.conf's affinity cookie), and all were counted.
+    assert hall.cookies and hall.crossed == 0
+    assert sum(hall.by_replica.values()) == hall.joined
+    assert None not in hall.by_replica  # every upgrade reply named its replica
 
 
 @needs_nginx

@@ -2,7 +2,13 @@
 
 import numpy as np
 
-from benchmarks.wsclient import BokehSession, ProtocolError, session_token
+from benchmarks.wsclient import (
+    BokehSession,
+    ProtocolError,
+    cookie_header,
+    keep_cookies,
+    session_token,
+)
 from tests.reliability.conftest import run
 
 
@@ -21,6 +27,18 @@ def test_a_page_without_a_token_is_a_protocol_error():
     except ProtocolError:
         return
     raise AssertionError("no ProtocolError")
+
+
+def test_the_cookie_jar_keeps_what_the_replies_set_as_a_browser_does():
+    jar = {}
+    keep_cookies(jar, ["downhill_route=0123abcd; Path=/; HttpOnly; SameSite=Lax",
+                       "theme=dark; Max-Age=3600"])
+    assert jar == {"downhill_route": "0123abcd", "theme": "dark"}
+    assert cookie_header(jar) == "downhill_route=0123abcd; theme=dark"
+    # A later reply replaces a value; Max-Age=0 deletes; a line that is no cookie is ignored.
+    keep_cookies(jar, ["downhill_route=ffff; Path=/", "theme=; Max-Age=0", "\x00 not a cookie"])
+    assert jar == {"downhill_route": "ffff"}
+    assert cookie_header({}) == cookie_header(None) == ""
 
 
 def test_one_client_changes_learning_rate_and_receives_the_new_path(server):
