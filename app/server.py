@@ -21,6 +21,7 @@ from app.upstream_patches import (  # noqa: F401  (re-exported: the benchmarks' 
     collect_panel_writes,
     enable_batching,
     enable_nodelay,
+    free_destroyed_models,
     install_speedups,
     replace_panel_collection,
     skip_document_validation,
@@ -43,6 +44,7 @@ def create_server(panels, **options):
     skip_document_validation()
     install_speedups()
     collect_panel_writes()
+    free_destroyed_models()
     server = pn.serve(panels, **dict(options, start=False))
     return enable_batching(enable_nodelay(server))
 
