@@ -179,8 +179,9 @@ def test_the_collection_log_has_a_line_per_full_collection(tmp_path):
 
 
 def test_the_policy_counts_a_served_sessions_join_and_close(monkeypatch):
-    """On a live server (in this process, its own loop): a session that opens and closes is
-    counted by the policy's Panel callbacks (whose signature Bokeh checks) and reclaimed."""
+    """On a live server (in this process, its own loop): sessions that open and close are
+    counted by the policy's Panel callbacks (whose signature Bokeh checks) and reclaimed, the
+    first close once the process is idle, the last ones at the bound."""
     import asyncio
     import threading
 
@@ -217,19 +218,31 @@ def test_the_policy_counts_a_served_sessions_join_and_close(monkeypatch):
         assert ready.wait(60)
         policy = box["policy"]
 
-        async def scenario():
-            session = await BokehSession.open(f"http://127.0.0.1:{port}/", timeout=60)
-            await session.ready(("derivative-figure",), timeout=60)
-            joined = policy.open
-            await session.close()
-            for _ in range(100):
-                if policy.reclaims:
-                    break
+        async def wait_for(condition):
+            for _ in range(150):
+                if condition():
+                    return True
                 await asyncio.sleep(0.2)
+            return False
+
+        async def scenario():
+            sessions = []
+            for _ in range(3):
+                session = await BokehSession.open(f"http://127.0.0.1:{port}/", timeout=60)
+                await session.ready(("derivative-figure",), timeout=60)
+                sessions.append(session)
+            joined = policy.open
+            await sessions.pop().close()  # 1 closed, 2 open: below the bound ...
+            # ... reclaimed once the process is idle (its real CPU time, not a fake clock)
+            assert await wait_for(lambda: policy.reclaims)
+            assert policy.idle_reclaims == 1 and policy.bound_reclaims == 0
+            for session in sessions:  # all gone: the bound
+                await session.close()
+            assert await wait_for(lambda: policy.open == 0 and policy.reclaims == 2)
             return joined
 
-        assert asyncio.run(scenario()) >= 1
-        assert policy.freezes >= 1 and policy.reclaims >= 1 and policy.open == 0
+        assert asyncio.run(scenario()) == 3
+        assert policy.freezes >= 1 and policy.bound_reclaims == 1
     finally:
         import panel as pn
 
