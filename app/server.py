@@ -12,6 +12,7 @@ measured gain; this module only applies them.
 
 from __future__ import annotations
 
+import collections
 import gc
 import math
 import os
@@ -21,6 +22,7 @@ from app.upstream_patches import (  # noqa: F401  (re-exported: the benchmarks' 
     collect_panel_writes,
     enable_batching,
     enable_nodelay,
+    free_destroyed_models,
     install_speedups,
     replace_panel_collection,
     skip_document_validation,
@@ -43,6 +45,7 @@ def create_server(panels, **options):
     skip_document_validation()
     install_speedups()
     collect_panel_writes()
+    free_destroyed_models()
     server = pn.serve(panels, **dict(options, start=False))
     return enable_batching(enable_nodelay(server))
 
@@ -75,7 +78,7 @@ class CollectionPolicy:
     Every Panel/Bokeh session is a few ten thousand objects in reference cycles (models and
     their document, parameters and their watchers), and a full (generation-2) collection walks
     every live session's objects while every student on the process waits: 0.45 s at ~50
-    sessions, 1.2-1.8 s at 150-200 (measured, benchmarks/RESULTS.md "Hall"). Python starts one
+    sessions, 1.2-2.8 s at 150-200 (measured, benchmarks/RESULTS.md "Hall"). Python starts one
     whenever the objects that survived since the last one reach a quarter of those it kept
     then, i.e. again and again while a hall joins; Panel starts one 5 s after sessions close.
 
@@ -84,28 +87,42 @@ class CollectionPolicy:
       of the young generations): the collector never walks them again, so its automatic
       collections walk only what was made since (the latest joins, a tap's garbage): pauses
       of milliseconds;
-    * Panel's collection after closed sessions is replaced: closed sessions' objects are
-      frozen with the rest, so they are reclaimed (`gc.unfreeze`, a full collection, freeze
-      again) once the sessions closed since the last reclaim are at least a quarter of those
-      still open, QUIET_S after the last one closed. A full collection is then paid once per
-      quarter of the hall leaving (as Python's own rule pays one per quarter of growth), and
-      memory held by closed sessions is at most a quarter of the open ones' (plus a few
-      garbage objects frozen with each join, freed at the next reclaim).
+    * a closed session's objects are frozen with the rest. Reference counting frees about half
+      of them at once (its Bokeh models, app/upstream_patches.py "destroyed models let go");
+      the rest (Panel's objects and their parameter watchers, in cycles) waits for a reclaim:
+      `gc.unfreeze`, a full collection, freeze again, a pause for every student on the process
+      (~2.8 s at 150 open sessions). Panel's own collection after closes is replaced by it.
+    * the reclaim runs only when it hurts nobody or when memory demands it, whichever comes
+      first: when the process has been idle for QUIET_S (its CPU time over that window below
+      IDLE_SHARE of a core: nobody is tapping, a lecture has quiet moments), or when the
+      sessions closed since the last reclaim reach BOUND_SHARE of the open ones (then at the
+      next tick, busy or not).
+
+    The trade-off is memory: while students keep tapping, closed sessions wait. With
+    BOUND_SHARE = 1 they are at most as many as the open ones, and since about half of each
+    is freed at once, the memory they hold is at most ~half of what the open sessions use:
+    **memory per process <= open sessions x ~1.5 x the memory per session** in the worst case
+    (deploy/HALL.md). In exchange a hall in its tap window is not paused by closes below that
+    bound (pages whose websocket went to another replica, students leaving early); a reclaim
+    waits for the next quiet moment.
     """
 
     TICK_S = 1.0  # how often the policy looks (on the server's loop)
     FREEZE_FOR_S = 10.0  # freeze on each tick this long after a join (the lesson follows it)
-    QUIET_S = 5.0  # reclaim only this long after the last session closed (Panel: 5 s)
-    RECLAIM_SHARE = 0.25  # reclaim when closed sessions reach this share of the open ones
+    QUIET_S = 5.0  # idle means: over this window (and at least this long after a close) ...
+    IDLE_SHARE = 0.05  # ... the process used less than this share of a core
+    BOUND_SHARE = 1.0  # reclaim regardless once closed sessions reach this share of open ones
 
     _installed = None  # the process's policy (one per process: the heap is the process's)
 
-    def __init__(self, clock=time.monotonic):
-        self.clock = clock
+    def __init__(self, clock=time.monotonic, cpu=time.process_time):
+        self.clock, self.cpu = clock, cpu
         self.open = 0
         self.closed = 0  # closed since the last reclaim
         self.last_join = self.last_close = -math.inf
         self.freezes = self.reclaims = 0
+        self.idle_reclaims = self.bound_reclaims = 0
+        self.samples = collections.deque([(clock(), cpu())])  # (clock, cpu), QUIET_S back
 
     @classmethod
     def install(cls, server):
@@ -133,11 +150,26 @@ class CollectionPolicy:
         self.closed += 1
         self.last_close = self.clock()
 
+    def idle(self, now):
+        """Whether the process has used less than IDLE_SHARE of a core over the last QUIET_S
+        (from the ticks' samples), the last close included."""
+        self.samples.append((now, self.cpu()))
+        while len(self.samples) > 1 and now - self.samples[1][0] >= self.QUIET_S:
+            self.samples.popleft()
+        since, cpu_then = self.samples[0]
+        if now - since < self.QUIET_S or now - self.last_close < self.QUIET_S:
+            return False
+        return self.samples[-1][1] - cpu_then < self.IDLE_SHARE * (now - since)
+
     def tick(self):
         """Reclaim closed sessions' memory or freeze what recent joins built (see above)."""
         now = self.clock()
-        if (self.closed and now - self.last_close >= self.QUIET_S
-                and self.closed >= self.RECLAIM_SHARE * self.open):
+        idle = self.idle(now)
+        if self.closed and self.closed >= self.BOUND_SHARE * self.open:
+            self.bound_reclaims += 1
+            self.reclaim()
+        elif self.closed and idle:
+            self.idle_reclaims += 1
             self.reclaim()
         elif now - self.last_join <= self.FREEZE_FOR_S:
             gc.collect(1)  # the young generations' garbage is not frozen with the rest
@@ -151,6 +183,8 @@ class CollectionPolicy:
         gc.freeze()
         self.closed = 0
         self.reclaims += 1
+        # the reclaim's own CPU is not a student's: the next idle window starts after it
+        self.samples = collections.deque([(self.clock(), self.cpu())])
 
 
 def log_collections(directory):

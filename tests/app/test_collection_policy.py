@@ -1,6 +1,7 @@
 """app/server.py's CollectionPolicy: what students' joins build is frozen (the collector's
-automatic collections no longer walk it), and closed sessions' memory is reclaimed once a
-quarter of the open ones have closed, after a quiet moment; plus the collection log."""
+automatic collections no longer walk it), and closed sessions' memory is reclaimed only when
+the process is idle or when closed sessions reach the bound (as many as the open ones), busy or
+not; plus the collection log."""
 
 import gc
 import weakref
@@ -12,8 +13,10 @@ from app.server import CollectionPolicy, log_collections
 
 
 class Clock:
-    def __init__(self):
-        self.now = 1000.0
+    """A settable clock (the policy's wall clock, or its process CPU time)."""
+
+    def __init__(self, now=1000.0):
+        self.now = now
 
     def __call__(self):
         return self.now
@@ -29,49 +32,117 @@ class Session:
 @pytest.fixture
 def policy():
     gc.collect()
-    clock = Clock()
-    yield CollectionPolicy(clock=clock), clock
+    clock, cpu = Clock(), Clock(0.0)
+    policy = CollectionPolicy(clock=clock, cpu=cpu)
+    policy.clocks = clock, cpu
+    yield policy
     gc.unfreeze()  # give the test process its collector back
 
 
-def test_a_join_freezes_what_is_alive_and_a_closed_session_waits_for_the_reclaim(policy):
-    policy, clock = policy
+def run_for(policy, seconds, busy):
+    """Tick once a second for `seconds`, the process using `busy` of a core meanwhile."""
+    clock, cpu = policy.clocks
+    for _ in range(round(seconds / CollectionPolicy.TICK_S)):
+        clock.now += CollectionPolicy.TICK_S
+        cpu.now += busy * CollectionPolicy.TICK_S
+        policy.tick()
+
+
+def join(policy, students):
+    for _ in range(students):
+        policy.joined(None)
+
+
+def test_a_join_freezes_what_is_alive_and_a_closed_session_waits_for_a_quiet_moment(policy):
+    join(policy, 2)
     session = Session()
     alive = weakref.ref(session)
-    policy.joined(None)
-    policy.tick()
+    run_for(policy, 1, busy=0.5)
     assert gc.get_freeze_count() > 0 and policy.freezes == 1
     del session
-    policy.left(None)
+    policy.left(None)  # 1 closed, 1 open: at the bound ...
+    join(policy, 1)  # ... not any more: 1 closed, 2 open
     gc.collect()
     assert alive() is not None  # frozen: a full collection does not walk it
-    clock.now += 1.0
-    policy.tick()  # closed a second ago: not yet
+    run_for(policy, 30, busy=0.3)  # students tapping: 30 % of a core
     assert alive() is not None and policy.reclaims == 0
-    clock.now += CollectionPolicy.QUIET_S
-    policy.tick()
-    assert alive() is None and policy.reclaims == 1
+    run_for(policy, CollectionPolicy.QUIET_S, busy=0.0)  # a quiet moment
+    assert alive() is None and policy.reclaims == policy.idle_reclaims == 1
     assert gc.get_freeze_count() > 0  # the survivors are frozen again
 
 
-def test_closed_sessions_are_reclaimed_once_a_quarter_of_the_open_ones_closed(policy):
-    policy, clock = policy
-    for _ in range(9):
-        policy.joined(None)
-    policy.left(None)  # 1 closed, 8 open: below a quarter
-    clock.now += CollectionPolicy.QUIET_S + CollectionPolicy.FREEZE_FOR_S + 1
-    policy.tick()
+def test_a_busy_process_with_closed_sessions_below_the_bound_never_reclaims(policy):
+    """The hall's tap window: a third of a replica's pages closed (their websocket went to
+    the other replica), the rest tapping. The old policy reclaimed once a quarter had closed,
+    a multi-second pause in the middle of the taps."""
+    join(policy, 150)
+    for _ in range(50):
+        policy.left(None)  # 50 closed, 100 open
+    run_for(policy, 120, busy=CollectionPolicy.IDLE_SHARE * 2)
+    assert policy.reclaims == 0 and policy.closed == 50
+
+
+def test_an_idle_process_reclaims_once_quiet_for_a_whole_window(policy):
+    join(policy, 150)
+    for _ in range(10):
+        policy.left(None)
+    run_for(policy, CollectionPolicy.QUIET_S - 1, busy=0.0)
+    assert policy.reclaims == 0  # idle, but not yet for a whole window
+    run_for(policy, 1, busy=0.0)
+    assert policy.reclaims == policy.idle_reclaims == 1 and policy.closed == 0
+    run_for(policy, 30, busy=0.0)
+    assert policy.reclaims == 1  # nothing closed since: nothing to reclaim
+
+
+def test_a_close_restarts_the_quiet_window(policy):
+    join(policy, 10)
+    policy.left(None)
+    run_for(policy, CollectionPolicy.QUIET_S - 1, busy=0.0)
+    policy.left(None)  # a second student leaves: wait a whole window after it
+    run_for(policy, CollectionPolicy.QUIET_S - 1, busy=0.0)
     assert policy.reclaims == 0
-    policy.left(None)  # 2 closed, 7 open
-    clock.now += CollectionPolicy.QUIET_S
-    policy.tick()
-    assert policy.reclaims == 1 and policy.closed == 0
+    run_for(policy, 1, busy=0.0)
+    assert policy.reclaims == 1
+
+
+def test_the_bound_reclaims_even_when_busy(policy):
+    join(policy, 8)
+    for _ in range(3):
+        policy.left(None)  # 3 closed, 5 open
+    run_for(policy, 10, busy=0.9)
+    assert policy.reclaims == 0
+    policy.left(None)  # 4 closed, 4 open: the bound
+    run_for(policy, 1, busy=0.9)
+    assert policy.reclaims == policy.bound_reclaims == 1 and policy.closed == 0
+    policy.left(None)  # counted again from the reclaim: 1 closed, 3 open
+    run_for(policy, 10, busy=0.9)
+    assert policy.reclaims == 1
+
+
+def test_the_reclaims_own_cpu_does_not_count_against_the_next_quiet_moment(policy,
+                                                                          monkeypatch):
+    collect = gc.collect
+
+    def slow_collect(*generation):  # a full collection at 150 sessions: seconds of CPU
+        if not generation:
+            policy.clocks[1].now += 3.0
+        return collect(*generation)
+
+    monkeypatch.setattr(gc, "collect", slow_collect)
+    join(policy, 4)
+    for _ in range(2):
+        policy.left(None)
+    run_for(policy, 1, busy=0.0)
+    assert policy.bound_reclaims == 1
+    policy.left(None)  # 1 closed, 1 open: the bound again at the next tick, so ...
+    join(policy, 2)  # ... 1 closed, 3 open
+    run_for(policy, CollectionPolicy.QUIET_S, busy=0.0)
+    assert policy.idle_reclaims == 1
 
 
 def test_without_joins_nothing_is_frozen(policy):
-    policy, clock = policy
     policy.joined(None)
-    clock.now += CollectionPolicy.FREEZE_FOR_S + 1
+    policy.clocks[0].now += CollectionPolicy.FREEZE_FOR_S + 1
     gc.unfreeze()
     policy.tick()
     assert policy.freezes == 0 and gc.get_freeze_count() == 0
@@ -108,8 +179,9 @@ def test_the_collection_log_has_a_line_per_full_collection(tmp_path):
 
 
 def test_the_policy_counts_a_served_sessions_join_and_close(monkeypatch):
-    """On a live server (in this process, its own loop): a session that opens and closes is
-    counted by the policy's Panel callbacks (whose signature Bokeh checks) and reclaimed."""
+    """On a live server (in this process, its own loop): sessions that open and close are
+    counted by the policy's Panel callbacks (whose signature Bokeh checks) and reclaimed, the
+    first close once the process is idle, the last ones at the bound."""
     import asyncio
     import threading
 
@@ -146,19 +218,31 @@ def test_the_policy_counts_a_served_sessions_join_and_close(monkeypatch):
         assert ready.wait(60)
         policy = box["policy"]
 
-        async def scenario():
-            session = await BokehSession.open(f"http://127.0.0.1:{port}/", timeout=60)
-            await session.ready(("derivative-figure",), timeout=60)
-            joined = policy.open
-            await session.close()
-            for _ in range(100):
-                if policy.reclaims:
-                    break
+        async def wait_for(condition):
+            for _ in range(150):
+                if condition():
+                    return True
                 await asyncio.sleep(0.2)
+            return False
+
+        async def scenario():
+            sessions = []
+            for _ in range(3):
+                session = await BokehSession.open(f"http://127.0.0.1:{port}/", timeout=60)
+                await session.ready(("derivative-figure",), timeout=60)
+                sessions.append(session)
+            joined = policy.open
+            await sessions.pop().close()  # 1 closed, 2 open: below the bound ...
+            # ... reclaimed once the process is idle (its real CPU time, not a fake clock)
+            assert await wait_for(lambda: policy.reclaims)
+            assert policy.idle_reclaims == 1 and policy.bound_reclaims == 0
+            for session in sessions:  # all gone: the bound
+                await session.close()
+            assert await wait_for(lambda: policy.open == 0 and policy.reclaims == 2)
             return joined
 
-        assert asyncio.run(scenario()) >= 1
-        assert policy.freezes >= 1 and policy.reclaims >= 1 and policy.open == 0
+        assert asyncio.run(scenario()) == 3
+        assert policy.freezes >= 1 and policy.bound_reclaims == 1
     finally:
         import panel as pn
 

@@ -166,3 +166,35 @@ def test_a_value_change_skips_the_design_lookup_and_sends_what_panel_sends(monke
     assert looked_up  # Panel's own path for stylesheets
     assert any(".live-status { color: red; }" in str(sheet)
                for sheet in ours_model.stylesheets)
+
+
+def test_a_destroyed_document_s_models_are_freed_without_the_collector(monkeypatch):
+    """A closed session's models (Bokeh destroys them with its document) go at once by
+    reference counting: their cached container defaults no longer hold them in cycles that
+    only the cyclic collector frees (and CollectionPolicy keeps it away until a reclaim)."""
+    import gc
+    import weakref
+
+    from bokeh.document import Document
+    from bokeh.model import Model
+    from bokeh.plotting import figure
+
+    monkeypatch.setattr(Model, "destroy", Model.destroy)  # the rest of the process: as found
+    assert upstream.free_destroyed_models()
+    doc = Document()
+    plot = figure(name="landscape-figure", tools="tap,reset")
+    plot.line([0, 1, 2], [2, 1, 0], name="landscape-path")
+    plot.scatter([1], [1])
+    doc.add_root(plot)
+    models = [weakref.ref(model) for model in doc.models]
+    assert len(models) > 10
+    del plot
+    gc.collect()
+    gc.disable()
+    try:
+        doc.models.destroy()  # what Bokeh's and Panel's Document.destroy do to the models
+        del doc
+        alive = [type(ref()).__name__ for ref in models if ref() is not None]
+    finally:
+        gc.enable()
+    assert alive == []
