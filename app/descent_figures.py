@@ -22,6 +22,9 @@ from bokeh.models import (
     ColorBar,
     ColumnDataSource,
     CustomJS,
+    GlyphRenderer,
+    LegendItem,
+    Line,
     LinearColorMapper,
     LinearScale,
     LogColorMapper,
@@ -29,6 +32,7 @@ from bokeh.models import (
     LogTicker,
     LogTickFormatter,
     Range1d,
+    Scatter,
     Span,
     VeeHead,
 )
@@ -36,7 +40,7 @@ from bokeh.plotting.contour import contour_data
 
 import circuits
 import landscapes
-from app import theme
+from app import presenting, theme
 from app.descent_js import CLIP_JS
 
 MAX_RACERS = 4
@@ -99,6 +103,30 @@ def arrow_tips(points, grads, length):
     ok = np.isfinite(tips).all(axis=-1, keepdims=True) & (norm > 0)
     return np.where(ok, tips, np.nan)
 
+
+
+def on_drawn_figure(change):
+    """Run `change` (a function that adds renderers or annotations to a figure) in a message
+    of its own: BokehJS 3.10 fails ("cannot find a view for Arrow") when a renderer arrives
+    on a figure already on screen in the same message as new panes, whose layout pass then
+    looks for the renderer's view before the figure built it; the rest of that message is
+    lost (tests/ui/test_descent_inspector.py::test_ticking_*). On a server the change goes
+    out on the next tick; without one (a notebook, tests) it is made at once."""
+    doc = pn.state.curdoc
+    if doc is not None and doc.session_context is not None:
+        doc.add_next_tick_callback(change)
+    else:
+        change()
+
+
+def present_later(lesson, items):
+    """Panes and widgets a lesson builds after the lecture prepared its text for presentation
+    mode (a part built when first needed) get the presentation stylesheet, and its class when
+    the page is presenting now; `new_part` tells a lecture that presents a lesson's later parts
+    itself (the same, idempotent)."""
+    presenting.prepare_items(items)
+    presenting.mark(items, presenting.PRESENTING in lesson.status.css_classes)
+    lesson.new_part = list(items)
 
 
 class LandscapePicture(NamedTuple):
@@ -280,18 +308,10 @@ class DescentFigures:
             legend_label="minimum",
         )
 
+        # Racer 1's path now; racers 2-4's when a race first needs them (build_racers).
         self.path_sources, self.path_renderers, self.dot_renderers = [], [], []
-        for slot in range(MAX_RACERS):
-            name = "landscape-path" if slot == 0 else f"landscape-path-{slot + 1}"
-            source = ColumnDataSource({"x": [], "y": []}, name=name)
-            color = theme.RACE_COLORS[slot]
-            line = fig.line("x", "y", source=source, color=color, line_width=2.5,
-                            legend_label=f"racer {slot + 1}")
-            dots = fig.scatter("x", "y", source=source, size=7, fill_color=color,
-                               line_color="black", line_width=0.8)
-            self.path_sources.append(source)
-            self.path_renderers.append(line)
-            self.dot_renderers.append(dots)
+        self._racer_line(fig, 0)
+        self._racer_dots(fig, 0)
 
         self.arrow_source = ColumnDataSource(
             {"x0": [], "y0": [], "x1": [], "y1": []}, name="gradient-arrow"
@@ -309,9 +329,10 @@ class DescentFigures:
                             legend_label="start (tap to move)")
         theme.style_legend(fig, "top_left")
         fig.legend.background_fill_alpha = 0.75
-        moving = [*self.path_renderers, *self.dot_renderers, start, arrow, *fig.legend]
-        to_overlay = CustomJS(args=dict(moving=moving, plot=fig), code=CLIP_JS)
+        self.start_renderer, self.arrow = start, arrow
+        to_overlay = CustomJS(args=dict(moving=self._moving(fig), plot=fig), code=CLIP_JS)
         self.path_sources[0].js_on_change("data", to_overlay)
+        self.to_overlay = to_overlay
         fig.x_range.js_on_change("start", to_overlay)
         fig.y_range.js_on_change("start", to_overlay)
         fig.on_event(Tap, self._on_tap)
@@ -338,13 +359,7 @@ class DescentFigures:
             tools="pan,wheel_zoom,box_zoom,reset,save",
         )
         self.loss_sources, self.loss_renderers = [], []
-        for slot in range(MAX_RACERS):
-            name = "loss-curve" if slot == 0 else f"loss-curve-{slot + 1}"
-            source = ColumnDataSource({"step": [], "loss": []}, name=name)
-            renderer = fig.line("step", "loss", source=source, color=theme.RACE_COLORS[slot],
-                                line_width=2.5, legend_label=f"racer {slot + 1}")
-            self.loss_sources.append(source)
-            self.loss_renderers.append(renderer)
+        self._loss_line(fig, 0)
         # issue 16: the step on screen (the history slider's k)
         self.loss_step_mark = Span(location=0, dimension="height", line_color="white",
                                    line_alpha=0.7, line_width=1.5, line_dash="dashed",
@@ -357,6 +372,88 @@ class DescentFigures:
         fig.grid.grid_line_color = "#ffffff"
         fig.grid.grid_line_alpha = 0.15
         self.loss_figure = fig
+
+    # ------------------------------------------------------------------- racers
+
+    def _racer_line(self, fig, slot):
+        """Racer `slot`'s path source and line on the landscape (with its legend entry)."""
+        name = "landscape-path" if slot == 0 else f"landscape-path-{slot + 1}"
+        source = ColumnDataSource({"x": [], "y": []}, name=name)
+        self.path_sources.append(source)
+        self.path_renderers.append(self._line(fig, slot, source, "x", "y"))
+
+    def _racer_dots(self, fig, slot):
+        source = self.path_sources[slot]
+        color = theme.RACE_COLORS[slot]
+        glyph = dict(x="x", y="y", size=7, fill_color=color, line_color="black", line_width=0.8)
+        self.dot_renderers.append(fig.scatter(source=source, **glyph) if fig is not None
+                                  else GlyphRenderer(data_source=source, glyph=Scatter(**glyph)))
+
+    def _loss_line(self, fig, slot):
+        name = "loss-curve" if slot == 0 else f"loss-curve-{slot + 1}"
+        source = ColumnDataSource({"step": [], "loss": []}, name=name)
+        self.loss_sources.append(source)
+        self.loss_renderers.append(self._line(fig, slot, source, "step", "loss"))
+
+    def _line(self, fig, slot, source, x, y):
+        """Racer `slot`'s line of `source` in its colour and its legend entry "racer k" (kept
+        in `legend_items`): through `fig.line`, which adds both to `fig`, or with `fig` None
+        on their own, for build_racers to add."""
+        if not hasattr(self, "legend_items"):
+            self.legend_items = {}  # a racer's line -> its LegendItem (on a figure or not yet)
+        glyph = dict(line_color=theme.RACE_COLORS[slot], line_width=2.5)
+        label = f"racer {slot + 1}"
+        if fig is not None:
+            line = fig.line(x, y, source=source, legend_label=label, **glyph)
+            item, = (i for i in fig.legend[0].items if i.renderers[0] is line)
+        else:
+            line = GlyphRenderer(data_source=source, glyph=Line(x=x, y=y, **glyph))
+            item = LegendItem(label=label, renderers=[line])
+        self.legend_items[line] = item
+        return line
+
+    def _moving(self, fig):
+        """What CLIP_JS draws on the overlay canvas: paths, dots, start, arrow, legend."""
+        return [*self.path_renderers, *self.dot_renderers, self.start_renderer, self.arrow,
+                *fig.legend]
+
+    def build_racers(self, count):
+        """Racers 2 … `count`'s sources, lines, dots and legend entries on both figures, when a
+        race first needs them (each costs ~15 Bokeh models, server CPU on every join). Their
+        sources exist at once (data set now travels with them); the renderers and legend
+        entries join the figures in a message of their own (on_drawn_figure)."""
+        built = len(self.path_sources)
+        if count <= built:
+            return
+        for slot in range(built, count):
+            self._racer_line(None, slot)
+            self._racer_dots(None, slot)
+            self._loss_line(None, slot)
+        new_paths = self.path_renderers[built:count]
+        new_dots = self.dot_renderers[built:count]
+        new_losses = self.loss_renderers[built:count]
+        for source in self.path_sources[built:count]:
+            source.js_on_change("data", self.to_overlay)  # Play moves them to the overlay
+        landscape, losses = self.landscape_figure, self.loss_figure
+        start = self.start_renderer
+
+        def add():
+            renderers = [r for r in landscape.renderers if r not in (*new_paths, *new_dots)]
+            at = renderers.index(start)  # under the start dot, over the paths before them
+            new = [r for pair in zip(new_paths, new_dots, strict=True) for r in pair]
+            landscape.renderers = [*renderers[:at], *new, *renderers[at:]]
+            losses.renderers = [*[r for r in losses.renderers if r not in new_losses],
+                                *new_losses]
+            for fig, lines in ((landscape, new_paths), (losses, new_losses)):
+                legend = fig.legend[0]
+                items = [item for item in legend.items if item.renderers[0] not in lines]
+                racers = {*self.path_renderers, *self.loss_renderers}
+                at = max(i for i, item in enumerate(items) if item.renderers[0] in racers) + 1
+                legend.items = [*items[:at], *(self.legend_items[r] for r in lines),
+                                *items[at:]]
+            self.to_overlay.args = dict(moving=self._moving(landscape), plot=landscape)
+
+        on_drawn_figure(add)
 
     # ------------------------------------------------------------------- drawing
 
