@@ -65,6 +65,7 @@ def test_the_basin_map_is_off_by_default_and_its_part_is_built_when_first_ticked
     panel.map_toggle.value = True
     assert panel.controls.objects == [panel.map_toggle, panel.preset_select,
                                       panel.map_steps_input, panel.key]
+    assert panel.sweep_note is None and panel.view.objects == [panel.sweep_toggle]
     panel.map_toggle.value = False  # off again: the part stays, the map goes
     assert not panel.map_renderer.visible
     assert panel.map_source.data["image"] == []
