@@ -20,9 +20,9 @@ from bokeh.models import (
     BasicTicker,
     BasicTickFormatter,
     ColorBar,
-    ColumnDataSource,
     CustomJS,
     GlyphRenderer,
+    Image,
     LegendItem,
     Line,
     LinearColorMapper,
@@ -278,15 +278,17 @@ class DescentFigures:
             **{f"min_border_{side}": px for side, px in theme.FRAME_BORDERS.items()},
         )
         fig.grid.visible = False
-        self.image_source = ColumnDataSource(
+        # Lean renderers (theme.SharedModels, as lesson 1's): each renderer gets only its
+        # glyph, the renderers of a source share its view, the sources one selection (neither
+        # figure has a selection tool): ~40 fewer models, server CPU on every join.
+        self.shared = shared = theme.SharedModels()
+        self.image_source = shared.source(
             {"image": [], "x": [], "y": [], "dw": [], "dh": []}, name="landscape-image"
         )
         self.linear_mapper = LinearColorMapper(palette=theme.LOSS_PALETTE)
         self.log_mapper = LogColorMapper(palette=theme.LOSS_PALETTE)
-        self.image_renderer = fig.image(
-            image="image", x="x", y="y", dw="dw", dh="dh", source=self.image_source,
-            color_mapper=self.linear_mapper,
-        )
+        self.image_renderer = theme.draw(fig, shared, self.image_source, Image(
+            image="image", x="x", y="y", dw="dw", dh="dh", color_mapper=self.linear_mapper))
         self.image_renderer.name = "landscape-heatmap"
         self.contours = fig.contour(
             x=np.array([0.0, 1.0]), y=np.array([0.0, 1.0]), z=np.zeros((2, 2)),
@@ -301,19 +303,18 @@ class DescentFigures:
         )
         fig.add_layout(self.colorbar, "right")
 
-        self.minima_source = ColumnDataSource({"x": [], "y": []}, name="landscape-minima")
-        self.minima_renderer = fig.scatter(
-            "x", "y", source=self.minima_source, marker="star", size=20,
-            fill_color=theme.MINIMUM_COLOR, line_color="black", line_width=1.2,
-            legend_label="minimum",
-        )
+        self.minima_source = shared.source({"x": [], "y": []}, name="landscape-minima")
+        self.minima_renderer = theme.draw(fig, shared, self.minima_source, Scatter(
+            x="x", y="y", marker="star", size=20, fill_color=theme.MINIMUM_COLOR,
+            line_color="black", line_width=1.2))
+        self.legend_items = {}  # a racer's line -> its LegendItem (on a figure or not yet)
 
         # Racer 1's path now; racers 2-4's when a race first needs them (build_racers).
         self.path_sources, self.path_renderers, self.dot_renderers = [], [], []
         self._racer_line(fig, 0)
         self._racer_dots(fig, 0)
 
-        self.arrow_source = ColumnDataSource(
+        self.arrow_source = shared.source(
             {"x0": [], "y0": [], "x1": [], "y1": []}, name="gradient-arrow"
         )
         arrow = Arrow(
@@ -323,12 +324,14 @@ class DescentFigures:
             line_color=theme.ARROW_COLOR, line_width=3, name="gradient-arrow-annotation",
         )
         fig.add_layout(arrow)
-        self.start_source = ColumnDataSource({"x": [], "y": []}, name="landscape-start")
-        start = fig.scatter("x", "y", source=self.start_source, size=15,
-                            fill_color=theme.START_COLOR, line_color="black", line_width=2,
-                            legend_label="start (tap to move)")
-        theme.style_legend(fig, "top_left")
-        fig.legend.background_fill_alpha = 0.75
+        self.start_source = shared.source({"x": [], "y": []}, name="landscape-start")
+        start = theme.draw(fig, shared, self.start_source, Scatter(
+            x="x", y="y", size=15, fill_color=theme.START_COLOR, line_color="black",
+            line_width=2))
+        legend = theme.add_legend(fig, [
+            ("minimum", [self.minima_renderer]), self.legend_items[self.path_renderers[0]],
+            ("start (tap to move)", [start])], location="top_left")
+        legend.background_fill_alpha = 0.75
         self.start_renderer, self.arrow = start, arrow
         to_overlay = CustomJS(args=dict(moving=self._moving(fig), plot=fig), code=CLIP_JS)
         self.path_sources[0].js_on_change("data", to_overlay)
@@ -338,7 +341,7 @@ class DescentFigures:
         fig.on_event(Tap, self._on_tap)
         # BokehJS turns a second tap within 300 ms into a DoubleTap: treat it as a tap too.
         fig.on_event(DoubleTap, self._on_tap)
-        self.trajectory_source = ColumnDataSource({"step": []}, name="landscape-trajectory")
+        self.trajectory_source = shared.source({"step": []}, name="landscape-trajectory")
         self.landscape_figure = fig
 
     def _build_loss_figure(self):
@@ -360,13 +363,14 @@ class DescentFigures:
         )
         self.loss_sources, self.loss_renderers = [], []
         self._loss_line(fig, 0)
+        theme.add_legend(fig, [self.legend_items[self.loss_renderers[0]]])
         # issue 16: the step on screen (the history slider's k)
         self.loss_step_mark = Span(location=0, dimension="height", line_color="white",
                                    line_alpha=0.7, line_width=1.5, line_dash="dashed",
                                    name="loss-step-mark")
         fig.add_layout(self.loss_step_mark)
         # Losses fall from the top left, so the bottom left is the emptiest corner.
-        theme.style_legend(fig, "bottom_left")
+        fig.legend.location = "bottom_left"
         # Bright race colours need a dark backdrop here as on the heatmap.
         fig.background_fill_color = "#2b1a3d"
         fig.grid.grid_line_color = "#ffffff"
@@ -378,38 +382,35 @@ class DescentFigures:
     def _racer_line(self, fig, slot):
         """Racer `slot`'s path source and line on the landscape (with its legend entry)."""
         name = "landscape-path" if slot == 0 else f"landscape-path-{slot + 1}"
-        source = ColumnDataSource({"x": [], "y": []}, name=name)
+        source = self.shared.source({"x": [], "y": []}, name=name)
         self.path_sources.append(source)
         self.path_renderers.append(self._line(fig, slot, source, "x", "y"))
 
     def _racer_dots(self, fig, slot):
         source = self.path_sources[slot]
-        color = theme.RACE_COLORS[slot]
-        glyph = dict(x="x", y="y", size=7, fill_color=color, line_color="black", line_width=0.8)
-        self.dot_renderers.append(fig.scatter(source=source, **glyph) if fig is not None
-                                  else GlyphRenderer(data_source=source, glyph=Scatter(**glyph)))
+        glyph = Scatter(x="x", y="y", size=7, fill_color=theme.RACE_COLORS[slot],
+                        line_color="black", line_width=0.8)
+        self.dot_renderers.append(self._renderer(fig, source, glyph))
 
     def _loss_line(self, fig, slot):
         name = "loss-curve" if slot == 0 else f"loss-curve-{slot + 1}"
-        source = ColumnDataSource({"step": [], "loss": []}, name=name)
+        source = self.shared.source({"step": [], "loss": []}, name=name)
         self.loss_sources.append(source)
         self.loss_renderers.append(self._line(fig, slot, source, "step", "loss"))
 
-    def _line(self, fig, slot, source, x, y):
-        """Racer `slot`'s line of `source` in its colour and its legend entry "racer k" (kept
-        in `legend_items`): through `fig.line`, which adds both to `fig`, or with `fig` None
-        on their own, for build_racers to add."""
-        if not hasattr(self, "legend_items"):
-            self.legend_items = {}  # a racer's line -> its LegendItem (on a figure or not yet)
-        glyph = dict(line_color=theme.RACE_COLORS[slot], line_width=2.5)
-        label = f"racer {slot + 1}"
+    def _renderer(self, fig, source, glyph):
+        """A lean renderer (theme.draw) on `fig`, or with `fig` None on its own (build_racers
+        adds it to its figure later)."""
         if fig is not None:
-            line = fig.line(x, y, source=source, legend_label=label, **glyph)
-            item, = (i for i in fig.legend[0].items if i.renderers[0] is line)
-        else:
-            line = GlyphRenderer(data_source=source, glyph=Line(x=x, y=y, **glyph))
-            item = LegendItem(label=label, renderers=[line])
-        self.legend_items[line] = item
+            return theme.draw(fig, self.shared, source, glyph)
+        return GlyphRenderer(data_source=source, glyph=glyph, view=self.shared.view(source))
+
+    def _line(self, fig, slot, source, x, y):
+        """Racer `slot`'s line of `source` in its colour, and its legend entry "racer k" (kept
+        in `legend_items`, for the figure's legend)."""
+        line = self._renderer(fig, source, Line(x=x, y=y, line_color=theme.RACE_COLORS[slot],
+                                                line_width=2.5))
+        self.legend_items[line] = LegendItem(label=f"racer {slot + 1}", renderers=[line])
         return line
 
     def _moving(self, fig):
