@@ -414,9 +414,11 @@ class DescentFigures:
         return line
 
     def _moving(self, fig):
-        """What CLIP_JS draws on the overlay canvas: paths, dots, start, arrow, legend."""
-        return [*self.path_renderers, *self.dot_renderers, self.start_renderer, self.arrow,
-                *fig.legend]
+        """What CLIP_JS draws on the overlay canvas: paths, dots (of the racers on `fig`; a
+        racer not added yet is not sent before its figure has it), start, arrow, legend."""
+        racers = [r for r in (*self.path_renderers, *self.dot_renderers)
+                  if r in fig.renderers]
+        return [*racers, self.start_renderer, self.arrow, *fig.legend]
 
     def build_racers(self, count):
         """Racers 2 … `count`'s sources, lines, dots and legend entries on both figures, when a
