@@ -7,9 +7,13 @@ paints them.
 where the lesson has them) and reads `lesson.surface`, so it works on any landscape the lesson
 shows, typed functions included. It exposes:
 
-* `.controls`: the "Basin map" checkbox, "Basin presets", "Map steps" and the map's key;
+* `.controls`: the "Basin map" checkbox; "Basin presets", "Map steps", the map's key and the
+  map's renderer on the landscape are built when it is first ticked (`build_map`);
 * `.critical`: the critical-η line (placed under the η slider, which gets the η* tick);
-* `.view`: the "Learning-rate sweep" checkbox and its small multiples.
+* `.view`: the "Learning-rate sweep" checkbox; its note and small multiples are built when it
+  is first ticked (`build_sweep`).
+
+Until then a join pays for none of their models (each costs server CPU on every new page).
 
 The basin map (n² runs of the optimizer, 0.05–0.5 s) is computed off the event loop on a
 server: one worker thread per process (a second core stays free for taps), its result handed
