@@ -387,3 +387,18 @@ def test_racers_2_to_4_are_built_when_a_race_first_needs_them():
         "loss-curve", "loss-curve-2", "loss-curve-3", "loss-curve-4"]
     assert [item.label["value"] for item in linked.loss_figure.legend.items] == [
         "SGD", "Momentum", "Adam", "Lion"]
+
+
+def test_a_new_lesson_2_stays_within_its_model_budget():
+    """Every Bokeh model costs server CPU on each join (~0.8 ms: a hall student opens
+    ?tab=descent). Lesson 2 held 294 before its unseen parts were built when first needed and
+    its renderers made lean (theme.SharedModels): a renderer is its glyph alone, the sources
+    share one selection."""
+    lesson = GradientDescent()
+    doc = Document()
+    doc.add_root(lesson.__panel__().get_root(doc))
+    assert len(doc.models) <= 165, len(doc.models)
+    for renderer in lesson.path_renderers + lesson.loss_renderers + [lesson.image_renderer]:
+        assert renderer.nonselection_glyph == "auto" and renderer.muted_glyph == "auto"
+    assert len({s.selected.id for s in (*lesson.path_sources, lesson.start_source,
+                                        lesson.image_source, lesson.trajectory_source)}) == 1
