@@ -244,7 +244,7 @@ class GradientDescent(DescentView, pn.viewable.Viewer):
     def draw_function(self):
         """"Draw f" and Enter: show the function and domain typed into the boxes."""
         return self.use_function(self.function_input.value_input or self.function_input.value,
-                                 tuple(box.value for box in self.domain_inputs))
+                                 self.typed_domain())
 
     def choose_landscape(self, name):
         """The Landscape picker: a registered landscape, or "custom" for the typed function."""
@@ -260,7 +260,7 @@ class GradientDescent(DescentView, pn.viewable.Viewer):
         if not text:
             checked, problem = check_function(
                 self.function_input.value_input or self.function_input.value,
-                tuple(box.value for box in self.domain_inputs))
+                self.typed_domain())
             if problem:
                 self.function_message.object = (
                     f"<div class='downhill-message'>{html.escape(problem)}</div>")
@@ -452,6 +452,7 @@ class GradientDescent(DescentView, pn.viewable.Viewer):
         self.inside.invalidate()
         chosen = self.surface
         start = np.array(self.start, dtype=float)
+        self.build_racers(len(self.racer_names()))  # a race's first racers: their models
         self.runs = []
         for slot, name in enumerate(self.racer_names()):
             hyper = self.hyperparameters if slot == 0 else {}
@@ -518,20 +519,15 @@ class GradientDescent(DescentView, pn.viewable.Viewer):
         if racers == self._labelled:  # a new start or η: same names, nothing to resend
             return
         self._labelled = racers
-        legend_items = {item.renderers[0]: item for item in self.landscape_figure.legend.items}
-        loss_items = {item.renderers[0]: item for item in self.loss_figure.legend.items}
-        for slot in range(MAX_RACERS):
+        for slot in range(len(self.path_renderers)):  # the racers built so far
             active = slot < len(self.runs)
             # The optimizer's name only: η is in the status line beside it. A legend entry
             # that changes size with every η makes BokehJS lay out the whole page again.
             label = optimizer_title(self.racer_names()[slot]) if active else f"racer {slot + 1}"
-            for renderer, items in (
-                (self.path_renderers[slot], legend_items),
-                (self.loss_renderers[slot], loss_items),
-            ):
+            for renderer in (self.path_renderers[slot], self.loss_renderers[slot]):
                 renderer.visible = active
-                items[renderer].visible = active
-                items[renderer].label = {"value": label}
+                self.legend_items[renderer].visible = active
+                self.legend_items[renderer].label = {"value": label}
             self.dot_renderers[slot].visible = active
 
     def _reveal(self):
@@ -540,7 +536,7 @@ class GradientDescent(DescentView, pn.viewable.Viewer):
         data = self._trajectory
         lines = []
         with pn.io.hold():
-            for slot in range(MAX_RACERS):
+            for slot in range(len(self.path_sources)):  # the racers built so far
                 if slot < len(self.runs):
                     run = self.runs[slot]
                     self.path_sources[slot].data = {

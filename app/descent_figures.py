@@ -20,8 +20,11 @@ from bokeh.models import (
     BasicTicker,
     BasicTickFormatter,
     ColorBar,
-    ColumnDataSource,
     CustomJS,
+    GlyphRenderer,
+    Image,
+    LegendItem,
+    Line,
     LinearColorMapper,
     LinearScale,
     LogColorMapper,
@@ -29,6 +32,7 @@ from bokeh.models import (
     LogTicker,
     LogTickFormatter,
     Range1d,
+    Scatter,
     Span,
     VeeHead,
 )
@@ -36,7 +40,7 @@ from bokeh.plotting.contour import contour_data
 
 import circuits
 import landscapes
-from app import theme
+from app import presenting, theme
 from app.descent_js import CLIP_JS
 
 MAX_RACERS = 4
@@ -99,6 +103,30 @@ def arrow_tips(points, grads, length):
     ok = np.isfinite(tips).all(axis=-1, keepdims=True) & (norm > 0)
     return np.where(ok, tips, np.nan)
 
+
+
+def on_drawn_figure(change):
+    """Run `change` (a function that adds renderers or annotations to a figure) in a message
+    of its own: BokehJS 3.10 fails ("cannot find a view for Arrow") when a renderer arrives
+    on a figure already on screen in the same message as new panes, whose layout pass then
+    looks for the renderer's view before the figure built it; the rest of that message is
+    lost (tests/ui/test_descent_inspector.py::test_ticking_*). On a server the change goes
+    out on the next tick; without one (a notebook, tests) it is made at once."""
+    doc = pn.state.curdoc
+    if doc is not None and doc.session_context is not None:
+        doc.add_next_tick_callback(change)
+    else:
+        change()
+
+
+def present_later(lesson, items):
+    """Panes and widgets a lesson builds after the lecture prepared its text for presentation
+    mode (a part built when first needed) get the presentation stylesheet, and its class when
+    the page is presenting now; `new_part` tells a lecture that presents a lesson's later parts
+    itself (the same, idempotent)."""
+    presenting.prepare_items(items)
+    presenting.mark(items, presenting.PRESENTING in lesson.status.css_classes)
+    lesson.new_part = list(items)
 
 
 class LandscapePicture(NamedTuple):
@@ -250,15 +278,17 @@ class DescentFigures:
             **{f"min_border_{side}": px for side, px in theme.FRAME_BORDERS.items()},
         )
         fig.grid.visible = False
-        self.image_source = ColumnDataSource(
+        # Lean renderers (theme.SharedModels, as lesson 1's): each renderer gets only its
+        # glyph, the renderers of a source share its view, the sources one selection (neither
+        # figure has a selection tool): ~40 fewer models, server CPU on every join.
+        self.shared = shared = theme.SharedModels()
+        self.image_source = shared.source(
             {"image": [], "x": [], "y": [], "dw": [], "dh": []}, name="landscape-image"
         )
         self.linear_mapper = LinearColorMapper(palette=theme.LOSS_PALETTE)
         self.log_mapper = LogColorMapper(palette=theme.LOSS_PALETTE)
-        self.image_renderer = fig.image(
-            image="image", x="x", y="y", dw="dw", dh="dh", source=self.image_source,
-            color_mapper=self.linear_mapper,
-        )
+        self.image_renderer = theme.draw(fig, shared, self.image_source, Image(
+            image="image", x="x", y="y", dw="dw", dh="dh", color_mapper=self.linear_mapper))
         self.image_renderer.name = "landscape-heatmap"
         self.contours = fig.contour(
             x=np.array([0.0, 1.0]), y=np.array([0.0, 1.0]), z=np.zeros((2, 2)),
@@ -273,27 +303,18 @@ class DescentFigures:
         )
         fig.add_layout(self.colorbar, "right")
 
-        self.minima_source = ColumnDataSource({"x": [], "y": []}, name="landscape-minima")
-        self.minima_renderer = fig.scatter(
-            "x", "y", source=self.minima_source, marker="star", size=20,
-            fill_color=theme.MINIMUM_COLOR, line_color="black", line_width=1.2,
-            legend_label="minimum",
-        )
+        self.minima_source = shared.source({"x": [], "y": []}, name="landscape-minima")
+        self.minima_renderer = theme.draw(fig, shared, self.minima_source, Scatter(
+            x="x", y="y", marker="star", size=20, fill_color=theme.MINIMUM_COLOR,
+            line_color="black", line_width=1.2))
+        self.legend_items = {}  # a racer's line -> its LegendItem (on a figure or not yet)
 
+        # Racer 1's path now; racers 2-4's when a race first needs them (build_racers).
         self.path_sources, self.path_renderers, self.dot_renderers = [], [], []
-        for slot in range(MAX_RACERS):
-            name = "landscape-path" if slot == 0 else f"landscape-path-{slot + 1}"
-            source = ColumnDataSource({"x": [], "y": []}, name=name)
-            color = theme.RACE_COLORS[slot]
-            line = fig.line("x", "y", source=source, color=color, line_width=2.5,
-                            legend_label=f"racer {slot + 1}")
-            dots = fig.scatter("x", "y", source=source, size=7, fill_color=color,
-                               line_color="black", line_width=0.8)
-            self.path_sources.append(source)
-            self.path_renderers.append(line)
-            self.dot_renderers.append(dots)
+        self._racer_line(fig, 0)
+        self._racer_dots(fig, 0)
 
-        self.arrow_source = ColumnDataSource(
+        self.arrow_source = shared.source(
             {"x0": [], "y0": [], "x1": [], "y1": []}, name="gradient-arrow"
         )
         arrow = Arrow(
@@ -303,21 +324,24 @@ class DescentFigures:
             line_color=theme.ARROW_COLOR, line_width=3, name="gradient-arrow-annotation",
         )
         fig.add_layout(arrow)
-        self.start_source = ColumnDataSource({"x": [], "y": []}, name="landscape-start")
-        start = fig.scatter("x", "y", source=self.start_source, size=15,
-                            fill_color=theme.START_COLOR, line_color="black", line_width=2,
-                            legend_label="start (tap to move)")
-        theme.style_legend(fig, "top_left")
-        fig.legend.background_fill_alpha = 0.75
-        moving = [*self.path_renderers, *self.dot_renderers, start, arrow, *fig.legend]
-        to_overlay = CustomJS(args=dict(moving=moving, plot=fig), code=CLIP_JS)
+        self.start_source = shared.source({"x": [], "y": []}, name="landscape-start")
+        start = theme.draw(fig, shared, self.start_source, Scatter(
+            x="x", y="y", size=15, fill_color=theme.START_COLOR, line_color="black",
+            line_width=2))
+        legend = theme.add_legend(fig, [
+            ("minimum", [self.minima_renderer]), self.legend_items[self.path_renderers[0]],
+            ("start (tap to move)", [start])], location="top_left")
+        legend.background_fill_alpha = 0.75
+        self.start_renderer, self.arrow = start, arrow
+        to_overlay = CustomJS(args=dict(moving=self._moving(fig), plot=fig), code=CLIP_JS)
         self.path_sources[0].js_on_change("data", to_overlay)
+        self.to_overlay = to_overlay
         fig.x_range.js_on_change("start", to_overlay)
         fig.y_range.js_on_change("start", to_overlay)
         fig.on_event(Tap, self._on_tap)
         # BokehJS turns a second tap within 300 ms into a DoubleTap: treat it as a tap too.
         fig.on_event(DoubleTap, self._on_tap)
-        self.trajectory_source = ColumnDataSource({"step": []}, name="landscape-trajectory")
+        self.trajectory_source = shared.source({"step": []}, name="landscape-trajectory")
         self.landscape_figure = fig
 
     def _build_loss_figure(self):
@@ -338,25 +362,101 @@ class DescentFigures:
             tools="pan,wheel_zoom,box_zoom,reset,save",
         )
         self.loss_sources, self.loss_renderers = [], []
-        for slot in range(MAX_RACERS):
-            name = "loss-curve" if slot == 0 else f"loss-curve-{slot + 1}"
-            source = ColumnDataSource({"step": [], "loss": []}, name=name)
-            renderer = fig.line("step", "loss", source=source, color=theme.RACE_COLORS[slot],
-                                line_width=2.5, legend_label=f"racer {slot + 1}")
-            self.loss_sources.append(source)
-            self.loss_renderers.append(renderer)
+        self._loss_line(fig, 0)
+        theme.add_legend(fig, [self.legend_items[self.loss_renderers[0]]])
         # issue 16: the step on screen (the history slider's k)
         self.loss_step_mark = Span(location=0, dimension="height", line_color="white",
                                    line_alpha=0.7, line_width=1.5, line_dash="dashed",
                                    name="loss-step-mark")
         fig.add_layout(self.loss_step_mark)
         # Losses fall from the top left, so the bottom left is the emptiest corner.
-        theme.style_legend(fig, "bottom_left")
+        fig.legend.location = "bottom_left"
         # Bright race colours need a dark backdrop here as on the heatmap.
         fig.background_fill_color = "#2b1a3d"
         fig.grid.grid_line_color = "#ffffff"
         fig.grid.grid_line_alpha = 0.15
         self.loss_figure = fig
+
+    # ------------------------------------------------------------------- racers
+
+    def _racer_line(self, fig, slot):
+        """Racer `slot`'s path source and line on the landscape (with its legend entry)."""
+        name = "landscape-path" if slot == 0 else f"landscape-path-{slot + 1}"
+        source = self.shared.source({"x": [], "y": []}, name=name)
+        self.path_sources.append(source)
+        self.path_renderers.append(self._line(fig, slot, source, "x", "y"))
+
+    def _racer_dots(self, fig, slot):
+        source = self.path_sources[slot]
+        glyph = Scatter(x="x", y="y", size=7, fill_color=theme.RACE_COLORS[slot],
+                        line_color="black", line_width=0.8)
+        self.dot_renderers.append(self._renderer(fig, source, glyph))
+
+    def _loss_line(self, fig, slot):
+        name = "loss-curve" if slot == 0 else f"loss-curve-{slot + 1}"
+        source = self.shared.source({"step": [], "loss": []}, name=name)
+        self.loss_sources.append(source)
+        self.loss_renderers.append(self._line(fig, slot, source, "step", "loss"))
+
+    def _renderer(self, fig, source, glyph):
+        """A lean renderer (theme.draw) on `fig`, or with `fig` None on its own (build_racers
+        adds it to its figure later)."""
+        if fig is not None:
+            return theme.draw(fig, self.shared, source, glyph)
+        return GlyphRenderer(data_source=source, glyph=glyph, view=self.shared.view(source))
+
+    def _line(self, fig, slot, source, x, y):
+        """Racer `slot`'s line of `source` in its colour, and its legend entry "racer k" (kept
+        in `legend_items`, for the figure's legend)."""
+        line = self._renderer(fig, source, Line(x=x, y=y, line_color=theme.RACE_COLORS[slot],
+                                                line_width=2.5))
+        self.legend_items[line] = LegendItem(label=f"racer {slot + 1}", renderers=[line])
+        return line
+
+    def _moving(self, fig):
+        """What CLIP_JS draws on the overlay canvas: paths, dots (of the racers on `fig`; a
+        racer not added yet is not sent before its figure has it), start, arrow, legend."""
+        racers = [r for r in (*self.path_renderers, *self.dot_renderers)
+                  if r in fig.renderers]
+        return [*racers, self.start_renderer, self.arrow, *fig.legend]
+
+    def build_racers(self, count):
+        """Racers 2 … `count`'s sources, lines, dots and legend entries on both figures, when a
+        race first needs them (each costs ~15 Bokeh models, server CPU on every join). Their
+        sources exist at once (data set now travels with them); the renderers and legend
+        entries join the figures in a message of their own (on_drawn_figure)."""
+        built = len(self.path_sources)
+        if count <= built:
+            return
+        for slot in range(built, count):
+            self._racer_line(None, slot)
+            self._racer_dots(None, slot)
+            self._loss_line(None, slot)
+        new_paths = self.path_renderers[built:count]
+        new_dots = self.dot_renderers[built:count]
+        new_losses = self.loss_renderers[built:count]
+        for source in self.path_sources[built:count]:
+            source.js_on_change("data", self.to_overlay)  # Play moves them to the overlay
+        landscape, losses = self.landscape_figure, self.loss_figure
+        start = self.start_renderer
+
+        def add():
+            renderers = [r for r in landscape.renderers if r not in (*new_paths, *new_dots)]
+            at = renderers.index(start)  # under the start dot, over the paths before them
+            new = [r for pair in zip(new_paths, new_dots, strict=True) for r in pair]
+            landscape.renderers = [*renderers[:at], *new, *renderers[at:]]
+            losses.renderers = [*[r for r in losses.renderers if r not in new_losses],
+                                *new_losses]
+            for fig, lines in ((landscape, new_paths), (losses, new_losses)):
+                legend = fig.legend[0]
+                items = [item for item in legend.items if item.renderers[0] not in lines]
+                racers = {*self.path_renderers, *self.loss_renderers}
+                at = max(i for i, item in enumerate(items) if item.renderers[0] in racers) + 1
+                legend.items = [*items[:at], *(self.legend_items[r] for r in lines),
+                                *items[at:]]
+            self.to_overlay.args = dict(moving=self._moving(landscape), plot=landscape)
+
+        on_drawn_figure(add)
 
     # ------------------------------------------------------------------- drawing
 

@@ -37,7 +37,8 @@ from bokeh.models import (
 )
 
 import optimizers
-from app import presenting, theme
+from app import theme
+from app.descent_figures import on_drawn_figure, present_later
 from app.descent_view import NamedHTML, fmt
 from app.inspector import StateInspector, step_arrow_data, velocity_arrow_data
 from app.narration import narrate
@@ -206,28 +207,13 @@ class InsidePanel:
 
     @staticmethod
     def _on_the_figure(fig, where, *renderers):
-        """Add renderers to the landscape figure in a message of their own: BokehJS 3.10 fails
-        ("cannot find a view for Arrow") when an annotation arrives on a figure already on
-        screen in the same message as new panes, whose layout pass then looks for the
-        annotation's view before the figure built it; the rest of that message is lost
-        (tests/ui/test_descent_inspector.py::test_ticking_*). On a server the change goes
-        out on the next tick; without one (a notebook, tests) it is made at once."""
-        def add():
-            setattr(fig, where, [*getattr(fig, where), *renderers])
-
-        doc = pn.state.curdoc
-        if doc is not None and doc.session_context is not None:
-            doc.add_next_tick_callback(add)
-        else:
-            add()
+        """Add renderers to the landscape figure in a message of their own
+        (descent_figures.on_drawn_figure: BokehJS 3.10's "cannot find a view for Arrow")."""
+        on_drawn_figure(lambda: setattr(fig, where, [*getattr(fig, where), *renderers]))
 
     def _present_like_the_lesson(self, *items):
-        """Panes built after the lecture prepared the lesson's text for presentation mode get
-        its stylesheet too, and its class when the page is presenting now; `new_part` tells a
-        lecture that presents a lesson's later parts itself (the same, idempotent)."""
-        presenting.prepare_items(items)
-        presenting.mark(items, presenting.PRESENTING in self.lesson.status.css_classes)
-        self.lesson.new_part = list(items)
+        """Later-built panes get presentation mode as the lesson's (descent_figures)."""
+        present_later(self.lesson, items)
 
     # ------------------------------------------------------------------ events
 

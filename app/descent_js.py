@@ -60,6 +60,13 @@ if (Bokeh._downhill_clip && moving.some(r => r.level != "overlay")) {
 JS_HELPERS = """
 const SIDE_HZ = 12;
 const st = traj._downhill || (traj._downhill = {playing: false, k: 0, raf: null});
+// Racer r's source: racer 1's are arguments, racers 2-4's are built when a race first needs
+// them (app/descent_figures.py, build_racers) and found by their names.
+function racer(list, name, r) {
+  if (r < list.length) return list[r];
+  const doc = traj.document;
+  return doc == null ? null : doc.get_model_by_name(name + '-' + (r + 1));
+}
 """ + FMT_JS + """function reveal(k) {
   const d = traj.data;
   // While playing, the loss plot and the status follow at most SIDE_HZ times a second (and
@@ -70,14 +77,15 @@ const st = traj._downhill || (traj._downhill = {playing: false, k: 0, raf: null}
   if (say) st.said = now;
   const steps = Array.from(d.step.slice(0, k + 1));
   const lines = [];
-  for (let r = 0; r < paths.length; r++) {
-    if (!(('x' + r) in d)) continue;
+  for (let r = 0; r < traj.tags.length; r++) {
+    const path = racer(paths, 'landscape-path', r), loss = racer(losses, 'loss-curve', r);
+    if (!(('x' + r) in d) || path == null || loss == null) continue;
     const xs = d['x' + r], ys = d['y' + r];
-    paths[r].setv({data: {x: Array.from(xs.slice(0, k + 1)),
-                          y: Array.from(ys.slice(0, k + 1))}}, {sync: false});
+    path.setv({data: {x: Array.from(xs.slice(0, k + 1)),
+                      y: Array.from(ys.slice(0, k + 1))}}, {sync: false});
     if (say) {
-      losses[r].setv({data: {step: steps, loss: Array.from(d['lossplot' + r].slice(0, k + 1))}},
-                     {sync: false});
+      loss.setv({data: {step: steps, loss: Array.from(d['lossplot' + r].slice(0, k + 1))}},
+                {sync: false});
     }
     const info = traj.tags[r];
     let line = "<div><span style='color:" + info.color + "'>&#9679;</span> <b>" +
@@ -119,7 +127,7 @@ function show_status(html) {
 function ended(k) {
   const d = traj.data;
   if (k >= d.step.length - 1) return true;
-  for (let r = 0; r < paths.length; r++) {
+  for (let r = 0; r < traj.tags.length; r++) {
     if (('x' + r) in d && isFinite(d['x' + r][k])) return false;
   }
   return true;

@@ -7,9 +7,13 @@ paints them.
 where the lesson has them) and reads `lesson.surface`, so it works on any landscape the lesson
 shows, typed functions included. It exposes:
 
-* `.controls`: the "Basin map" checkbox, "Basin presets", "Map steps" and the map's key;
+* `.controls`: the "Basin map" checkbox; "Basin presets", "Map steps", the map's key and the
+  map's renderer on the landscape are built when it is first ticked (`build_map`);
 * `.critical`: the critical-η line (placed under the η slider, which gets the η* tick);
-* `.view`: the "Learning-rate sweep" checkbox and its small multiples.
+* `.view`: the "Learning-rate sweep" checkbox; its note and small multiples are built when it
+  is first ticked (`build_sweep`).
+
+Until then a join pays for none of their models (each costs server CPU on every new page).
 
 The basin map (n² runs of the optimizer, 0.05–0.5 s) is computed off the event loop on a
 server: one worker thread per process (a second core stays free for taps), its result handed
@@ -33,11 +37,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 import panel as pn
 import param
-from bokeh.models import ColumnDataSource, Range1d, Title
+from bokeh.models import ColumnDataSource, GlyphRenderer, ImageRGBA, Range1d, Title
 from panel.io.state import set_curdoc
 
 from app import theme
-from app.descent_figures import landscape_picture
+from app.descent_figures import landscape_picture, on_drawn_figure, present_later
 from app.descent_view import fmt, optimizer_title
 from app.upstream_patches import text_only_html
 from landscapes import basins
@@ -181,12 +185,15 @@ class StabilityPanel(param.Parameterized):
         self._key = None           # the inputs of the map on screen or being computed
         self._applying = False     # a preset is being applied: one map at its end
         self.schedule = None       # tests: called with (job, deliver) instead of a thread
-        self._build_map()
-        self._build_widgets()
+        # Built when first needed (the basin map's part when "Basin map" is first ticked, the
+        # sweep's when "Learning-rate sweep" is): every model costs server CPU on each join.
+        self.map_built = self.sweep_built = False
+        self.map_source = self.map_renderer = None
+        self.preset_select = self.map_steps_input = self.key = None
+        self.sweep_note = self.sweep_box = None
         self._sweep_figures = []
-        self.sweep_box = pn.FlexBox(sizing_mode="stretch_width", visible=False)
-        self.view = pn.Column(self.sweep_toggle, self.sweep_note, self.sweep_box,
-                              sizing_mode="stretch_width")
+        self._build_widgets()
+        self.view = pn.Column(self.sweep_toggle, sizing_mode="stretch_width")
         watched = [name for name in ("landscape", "optimizer", "learning_rate",
                                      "hyperparameters", "function", "domain")
                    if name in lesson.param]
@@ -200,21 +207,27 @@ class StabilityPanel(param.Parameterized):
 
     # ------------------------------------------------------------------ building
 
-    def _build_map(self):
+    def build_map(self):
+        """The basin map's part (once): its source and `image_rgba` renderer on the landscape
+        figure (over the heatmap, under the contours), "Basin presets", "Map steps" and the
+        key below the checkbox. Built when "Basin map" is first ticked."""
+        if self.map_built:
+            return
+        self.map_built = True
         fig = self.lesson.landscape_figure
         self.map_source = ColumnDataSource({"image": [], "x": [], "y": [], "dw": [], "dh": []},
                                            name="basin-map-image")
-        renderer = fig.image_rgba(image="image", x="x", y="y", dw="dw", dh="dh",
-                                  source=self.map_source, visible=False, name="basin-map")
-        # over the heatmap, under the contours and everything after them
-        others = [r for r in fig.renderers if r is not renderer]
-        at = others.index(self.lesson.image_renderer) + 1
-        fig.renderers = [*others[:at], renderer, *others[at:]]
-        self.map_renderer = renderer
+        # GlyphRenderer's own constructor (fig.image_rgba would append it to the figure now)
+        self.map_renderer = GlyphRenderer(
+            data_source=self.map_source, visible=False, name="basin-map",
+            glyph=ImageRGBA(image="image", x="x", y="y", dw="dw", dh="dh"))
 
-    def _build_widgets(self):
-        self.map_toggle = pn.widgets.Checkbox.from_param(self.param.show_map, label="Basin map",
-                                                         sizing_mode="stretch_width")
+        def insert():
+            others = [r for r in fig.renderers if r is not self.map_renderer]
+            at = others.index(self.lesson.image_renderer) + 1
+            fig.renderers = [*others[:at], self.map_renderer, *others[at:]]
+
+        on_drawn_figure(insert)
         self.preset_select = pn.widgets.Select(
             label="Basin presets",
             options={"Choose a preset…": "", **{p.title: key
@@ -226,8 +239,14 @@ class StabilityPanel(param.Parameterized):
             self.param.map_steps, label="Map steps", sizing_mode="stretch_width")
         self.key = pn.pane.HTML("", stylesheets=[KEY_CSS], sizing_mode="stretch_width",
                                 margin=(0, 10))
-        self.controls = pn.Column(self.map_toggle, self.preset_select, self.map_steps_input,
-                                  self.key, sizing_mode="stretch_width")
+        parts = [self.preset_select, self.map_steps_input, self.key]
+        present_later(self.lesson, parts)
+        self.controls.extend(parts)
+
+    def _build_widgets(self):
+        self.map_toggle = pn.widgets.Checkbox.from_param(self.param.show_map, label="Basin map",
+                                                         sizing_mode="stretch_width")
+        self.controls = pn.Column(self.map_toggle, sizing_mode="stretch_width")
         # Its text changes on every tap (λmax at the start): only the text travels.
         self.critical = text_only_html()("", stylesheets=[KEY_CSS],
                                          sizing_mode="stretch_width", margin=(0, 10))
@@ -235,8 +254,17 @@ class StabilityPanel(param.Parameterized):
         self._mark_at = math.nan            # the η* tick's position on the slider (None: no tick)
         self.sweep_toggle = pn.widgets.Checkbox.from_param(
             self.param.show_sweep, label="Learning-rate sweep", sizing_mode="stretch_width")
+
+    def build_sweep(self):
+        """The sweep's note and the box of its small multiples (once, when first ticked)."""
+        if self.sweep_built:
+            return
+        self.sweep_built = True
         self.sweep_note = pn.pane.HTML("", stylesheets=[KEY_CSS], sizing_mode="stretch_width",
                                        margin=(0, 10))
+        self.sweep_box = pn.FlexBox(sizing_mode="stretch_width", visible=False)
+        present_later(self.lesson, [self.sweep_note])
+        self.view.extend([self.sweep_note, self.sweep_box])
 
     # ------------------------------------------------------------------ inputs
 
@@ -267,8 +295,10 @@ class StabilityPanel(param.Parameterized):
 
     def _on_toggle(self, _event):
         if self.show_map:
-            self.request_map()
-        else:
+            with pn.io.hold():
+                self.build_map()
+                self.request_map()
+        elif self.map_built:
             self._token += 1           # anything still computing is dropped
             self._key = None
             self.map = None
@@ -309,6 +339,7 @@ class StabilityPanel(param.Parameterized):
         the inputs of the map shown or being computed)."""
         if not self.show_map or self._applying:
             return
+        self.build_map()
         key, hyper = self.map_inputs()
         if key == self._key:
             return
@@ -506,8 +537,10 @@ class StabilityPanel(param.Parameterized):
 
     def _on_sweep_toggle(self, _event):
         if self.show_sweep:
-            self._draw_sweep()
-        else:
+            with pn.io.hold():
+                self.build_sweep()
+                self._draw_sweep()
+        elif self.sweep_built:
             self.sweep_box.visible = False
             self.sweep_note.object = ""
 

@@ -18,7 +18,7 @@ import landscapes
 import optimizers
 from app import theme
 from app.controls import answer_drags_at_once, log_slider
-from app.descent_figures import MAX_RACERS, DescentFigures
+from app.descent_figures import MAX_RACERS, DescentFigures, present_later
 from app.descent_js import PLAY_JS, RESET_JS, STEP_JS
 from app.upstream_patches import text_only_html
 
@@ -204,7 +204,9 @@ class DescentView(DescentFigures):
                                            stylesheets=[STATUS_CSS])
 
         js_args = dict(
-            traj=self.trajectory_source, paths=self.path_sources, losses=self.loss_sources,
+            # racer 1's sources; PLAY_JS finds racers 2-4's by name (built when first raced)
+            traj=self.trajectory_source, paths=self.path_sources[:1],
+            losses=self.loss_sources[:1],
             arrow=self.arrow_source, status=self.status, shown=self.shown_input,
             play=self.play_button, speed=self.speed_slider, scrub=self.history,
             mark=self.loss_step_mark,
@@ -216,7 +218,8 @@ class DescentView(DescentFigures):
         self.reset_button.js_on_click(args=js_args, code=RESET_JS)
 
     def _build_function_controls(self):
-        """Your own function: the f(x, y) box, the domain, "Draw f", "Open in lesson 3"."""
+        """Your own function: the f(x, y) box and its message; the domain, "Draw f" and "Open
+        in lesson 3" follow when first needed (`_build_function_rest`)."""
         self.function_input = pn.widgets.TextInput(
             label=FUNCTION_LABEL, value=self.function, max_length=circuits.MAX_LENGTH,
             placeholder="e.g. sin(x)*cos(y) + 0.1*(x**2 + y**2)", sizing_mode="stretch_width",
@@ -225,6 +228,28 @@ class DescentView(DescentFigures):
         # message for bad input is on screen within a frame or two of the key.
         answer_drags_at_once(self.function_input)
         self.function_input.param.watch(lambda _event: self.draw_function(), "enter_pressed")
+        self.function_message = pn.pane.HTML("", stylesheets=[MESSAGE_CSS], margin=(0, 10),
+                                             sizing_mode="stretch_width")
+        self.function_box = pn.Column(self.function_input, self.function_message,
+                                      margin=0, sizing_mode="stretch_width")
+        self.domain_inputs = self.domain_box = None
+        self.draw_function_button = self.open_circuit_button = None
+        if self.landscape == "custom":
+            self._build_function_rest()
+        else:  # the rest arrives when the student starts typing (or picks "Your function")
+            self._typing_watcher = self.function_input.param.watch(
+                lambda _event: self._build_function_rest(), "value_input")
+
+    def _build_function_rest(self):
+        """The domain boxes, "Draw f" and "Open in lesson 3" (once): built when the student
+        first types into the f box or picks "Your function", or with the lesson when it opens
+        on a typed function (a link's fn=). Until then each join saves their models."""
+        if self.domain_inputs is not None:
+            return
+        watcher = getattr(self, "_typing_watcher", None)
+        if watcher is not None:
+            self.function_input.param.unwatch(watcher)
+            self._typing_watcher = None
         self.domain_inputs = [
             pn.widgets.FloatInput(label=label, value=float(value), step=0.5, width=66,
                                   margin=(5, 2), stylesheets=[DOMAIN_INPUT_CSS])
@@ -239,21 +264,28 @@ class DescentView(DescentFigures):
         self.open_circuit_button = pn.widgets.Button(label="Open in lesson 3", width=140,
                                                      margin=(5, 4))
         self.open_circuit_button.on_click(lambda _event: self.open_in_backprop())
-        self.function_message = pn.pane.HTML("", stylesheets=[MESSAGE_CSS], margin=(0, 10),
-                                             sizing_mode="stretch_width")
+        title = pn.pane.HTML(DOMAIN_TITLE, margin=(0, 10), stylesheets=[STATUS_CSS])
         self.domain_box = pn.Row(*self.domain_inputs, margin=(0, 7))
-        self.function_box = pn.Column(
-            self.function_input,
-            pn.pane.HTML(DOMAIN_TITLE, margin=(0, 10), stylesheets=[STATUS_CSS]),
-            self.domain_box,
+        if hasattr(self, "_layout"):  # after the lecture prepared the lesson's text
+            present_later(self, [title, *self.domain_inputs, self.draw_function_button,
+                                 self.open_circuit_button])
+        self.function_box[:] = [
+            self.function_input, title, self.domain_box,
             pn.Row(self.draw_function_button, self.open_circuit_button, margin=0),
             self.function_message,
-            margin=0, sizing_mode="stretch_width",
-        )
+        ]
+
+    def typed_domain(self):
+        """The domain in the boxes (the lesson's own before they are built)."""
+        if self.domain_inputs is None:
+            return tuple(self.domain)
+        return tuple(box.value for box in self.domain_inputs)
 
     def _on_landscape_pick(self, event):
         if self._updating:
             return
+        if event.new == "custom":
+            self._build_function_rest()
         if self.choose_landscape(event.new):  # refused: the picker shows what is drawn
             self._show_surface_choice()
 
@@ -271,6 +303,7 @@ class DescentView(DescentFigures):
                 self.function_input.param.update(value=self.function,
                                                  value_input=self.function)
             if self.landscape == "custom":
+                self._build_function_rest()
                 for box, value in zip(self.domain_inputs, self.domain, strict=True):
                     box.value = float(value)
         finally:

@@ -363,3 +363,42 @@ def test_two_sessions_share_one_computation_of_a_landscapes_picture(monkeypatch)
     assert len(calls) == 2
     assert first.image_source.data["image"][0] is descent_figures.landscape_picture("bowl").image
 
+
+
+def test_racers_2_to_4_are_built_when_a_race_first_needs_them():
+    """Each join pays for every Bokeh model: racers 2-4's sources, lines, dots and legend
+    entries (~15 models each) come when a race first needs them, from a link too."""
+    lesson = GradientDescent()
+    assert [s.name for s in lesson.path_sources] == ["landscape-path"]
+    assert [s.name for s in lesson.loss_sources] == ["loss-curve"]
+    sources = {getattr(r, "data_source", None) for r in lesson.landscape_figure.renderers}
+    assert {s.name for s in sources if s is not None} >= {"landscape-path"}
+    assert not any(s is not None and s.name == "landscape-path-2" for s in sources)
+    lesson.race_choice.value = ["adam"]
+    assert [s.name for s in lesson.path_sources] == ["landscape-path", "landscape-path-2"]
+    renderers = lesson.landscape_figure.renderers
+    assert renderers.index(lesson.path_renderers[1]) < renderers.index(lesson.start_renderer)
+    assert lesson.path_renderers[1] in lesson.to_overlay.args["moving"]
+    assert lesson.loss_renderers[1] in lesson.loss_figure.renderers
+    lesson.race_choice.value = []  # off again: kept, hidden
+    assert len(lesson.path_sources) == 2 and not lesson.path_renderers[1].visible
+    linked = GradientDescent.from_settings({"racers": ["momentum", "adam", "lion"]})
+    assert [s.name for s in linked.loss_sources] == [
+        "loss-curve", "loss-curve-2", "loss-curve-3", "loss-curve-4"]
+    assert [item.label["value"] for item in linked.loss_figure.legend.items] == [
+        "SGD", "Momentum", "Adam", "Lion"]
+
+
+def test_a_new_lesson_2_stays_within_its_model_budget():
+    """Every Bokeh model costs server CPU on each join (~0.8 ms: a hall student opens
+    ?tab=descent). Lesson 2 held 294 before its unseen parts were built when first needed and
+    its renderers made lean (theme.SharedModels): a renderer is its glyph alone, the sources
+    share one selection."""
+    lesson = GradientDescent()
+    doc = Document()
+    doc.add_root(lesson.__panel__().get_root(doc))
+    assert len(doc.models) <= 165, len(doc.models)
+    for renderer in lesson.path_renderers + lesson.loss_renderers + [lesson.image_renderer]:
+        assert renderer.nonselection_glyph == "auto" and renderer.muted_glyph == "auto"
+    assert len({s.selected.id for s in (*lesson.path_sources, lesson.start_source,
+                                        lesson.image_source, lesson.trajectory_source)}) == 1

@@ -55,10 +55,19 @@ class HeldJobs:
         deliver(job())
 
 
-def test_the_basin_map_is_off_by_default_and_its_renderer_sits_between_heatmap_and_contours():
+def test_the_basin_map_is_off_by_default_and_its_part_is_built_when_first_ticked():
     lesson = GradientDescent()
     panel = lesson.stability
-    assert not panel.show_map and not panel.map_renderer.visible
+    # off: only the checkbox (the renderer, presets, map steps and key cost every join)
+    assert not panel.show_map and panel.map_renderer is None and panel.preset_select is None
+    assert panel.controls.objects == [panel.map_toggle]
+    assert not [r for r in lesson.landscape_figure.renderers if r.name == "basin-map"]
+    panel.map_toggle.value = True
+    assert panel.controls.objects == [panel.map_toggle, panel.preset_select,
+                                      panel.map_steps_input, panel.key]
+    assert panel.sweep_note is None and panel.view.objects == [panel.sweep_toggle]
+    panel.map_toggle.value = False  # off again: the part stays, the map goes
+    assert not panel.map_renderer.visible
     assert panel.map_source.data["image"] == []
     renderers = lesson.landscape_figure.renderers
     assert renderers.index(lesson.image_renderer) + 1 == renderers.index(panel.map_renderer)
@@ -177,6 +186,7 @@ def test_a_preset_sets_landscape_optimizer_eta_and_steps_and_switches_the_map_on
     lesson = GradientDescent()
     panel = lesson.stability
     chosen = basins.PRESETS[preset]
+    panel.build_map()  # as after ticking the map on and off: the presets are there
     panel.preset_select.value = preset
     assert (lesson.landscape, lesson.optimizer, lesson.learning_rate) == (
         chosen.landscape, chosen.optimizer, chosen.lr)
@@ -190,6 +200,7 @@ def test_a_preset_sets_landscape_optimizer_eta_and_steps_and_switches_the_map_on
 def test_the_bowl_preset_leaves_only_the_x_axis_converging():
     lesson = GradientDescent()
     panel = lesson.stability
+    panel.build_map()
     panel.preset_select.value = "bowl-above-critical"
     labels = panel.map.labels
     middle = labels.shape[0] // 2
@@ -203,6 +214,7 @@ def test_the_bowl_preset_leaves_only_the_x_axis_converging():
 def test_a_new_landscape_gives_the_default_grid_back():
     lesson = GradientDescent()
     panel = lesson.stability
+    panel.build_map()
     panel.preset_select.value = "himmelblau-basins"
     lesson.landscape = "booth"
     assert panel.grid == descent_stability.MAP_GRID

@@ -30,7 +30,9 @@ WAVY = "sin(x)*cos(y) + 0.1*(x**2 + y**2)"
 
 
 def type_function(lesson, text, domain=None):
-    """What a student does: type into the boxes and press Enter in the f(x, y) box."""
+    """What a student does: type into the boxes and press Enter in the f(x, y) box (typing
+    into the f box first builds the domain boxes)."""
+    lesson.function_input.param.update(value_input=text, value=text)
     if domain is not None:
         lesson._updating = True  # the boxes are staged; Enter applies them together
         try:
@@ -38,7 +40,6 @@ def type_function(lesson, text, domain=None):
                 box.value = value
         finally:
             lesson._updating = False
-    lesson.function_input.param.update(value_input=text, value=text)
     lesson.function_input.param.trigger("enter_pressed")
 
 
@@ -71,6 +72,10 @@ def lecture_page(query):
 def test_the_box_and_the_picker_are_labelled():
     lesson = GradientDescent()
     assert lesson.function_input.name == FUNCTION_LABEL == "Your function f(x, y)"
+    # the domain boxes and buttons come when first needed: here the student starts typing
+    assert lesson.domain_inputs is None and lesson.draw_function_button is None
+    assert len(lesson.function_box.objects) == 2
+    lesson.function_input.value_input = "x"
     assert [box.name for box in lesson.domain_inputs] == ["x from", "x to", "y from", "y to"]
     assert [box.value for box in lesson.domain_inputs] == list(DEFAULT_DOMAIN)
     assert lesson.landscape_select.options[YOUR_FUNCTION] == CUSTOM
@@ -371,6 +376,8 @@ def test_open_in_lesson_3_uses_the_box_when_no_function_is_drawn_yet():
 def test_open_in_lesson_3_with_an_empty_box_only_says_so():
     lecture, lazy = lecture_page("tab=descent")
     lesson = lecture.built("descent")
+    lesson.function_input.value_input = "x"  # typed, then erased: the buttons are there
+    lesson.function_input.value_input = ""
     lesson.open_circuit_button.clicks += 1
     assert lazy.tabs.active == 1 and lecture.built("backprop") is None
     assert "Type a function of x and y" in message(lesson)

@@ -12,7 +12,8 @@ from tests.ui.conftest import (
     wait_for_models,
 )
 
-MODELS = ["landscape-figure", "landscape-start", "basin-map-image"]
+MODELS = ["landscape-figure", "landscape-start", "landscape-path"]
+MAP_MODELS = ["basin-map", "basin-map-image"]  # built when "Basin map" is first ticked
 
 
 def open_descent(page, server_url):
@@ -42,8 +43,36 @@ def key_says(page, fragment):
             m => typeof m.text === 'string' && m.text.includes(fragment))""", fragment)
 
 
+def test_ticking_the_basin_map_on_a_drawn_page_adds_its_renderer_without_a_page_error(
+        page, server_url):
+    """The map's renderer joins the figure on screen when the box is first ticked, in a
+    message of its own (BokehJS 3.10: "cannot find a view for …" loses the whole message
+    when a renderer comes with new panes): the presets and the map arrive, no page error."""
+    open_descent(page, server_url)
+    page.get_by_role("button", name="Step downhill").click()
+    wait_for_data(page, "landscape-path", "d.x.length === 2")
+    assert page.evaluate("() => Bokeh.documents[0].get_model_by_name('basin-map')") is None
+    check(page, "Basin map")
+    wait_for_models(page, MAP_MODELS)
+    wait_for_data(page, "basin-map-image", "d.image.length === 1", timeout=30_000)
+    assert page.evaluate("""() => {
+        const fig = Bokeh.documents[0].get_model_by_name('landscape-figure');
+        const names = fig.renderers.map(r => r.name);
+        const at = names.indexOf('basin-map');
+        return at > 0 && names[at - 1] === 'landscape-heatmap'
+            && names[at + 1] === 'landscape-contours'
+            && Bokeh.documents[0].get_model_by_name('basin-map').visible;
+    }""")
+    page.get_by_label("Basin presets").wait_for()
+    page.get_by_label("Map steps").wait_for()
+    assert key_says(page, "Where each of 151×151 starts ends")
+    assert page.recorder.console_errors == []
+
+
 def test_the_himmelblau_preset_paints_four_basins(page, server_url):
     open_descent(page, server_url)
+    check(page, "Basin map")  # the presets come with the map
+    wait_for_models(page, MAP_MODELS)
     set_widget_value(page, "Basin presets", "himmelblau-basins")
     page.wait_for_function(
         """() => {

@@ -23,11 +23,11 @@ FIRST_TAB_MODELS = [
 # Built when the "Gradient descent" tab is first opened (lessons load lazily).
 SECOND_TAB_MODELS = [
     "landscape-figure", "landscape-image", "landscape-heatmap", "landscape-contours",
-    "landscape-minima", "landscape-start", "landscape-path", "landscape-path-2",
-    "landscape-path-3", "landscape-path-4", "landscape-trajectory", "gradient-arrow",
-    "landscape-status", "loss-figure", "loss-curve", "loss-curve-2", "loss-curve-3",
-    "loss-curve-4",
+    "landscape-minima", "landscape-start", "landscape-path", "landscape-trajectory",
+    "gradient-arrow", "landscape-status", "loss-figure", "loss-curve",
 ]
+# Built when a race first needs them ("Race against"): racers 2-4's paths and loss curves.
+RACER_MODELS = ["landscape-path-2", "landscape-path-3", "loss-curve-2", "loss-curve-3"]
 
 
 def test_page_has_header_four_tabs_in_order_and_every_named_model(page, server_url):
@@ -82,11 +82,36 @@ def test_screenshot_of_a_race_on_the_narrow_valley(browser, server_url):
         open_tab(page, "Gradient descent", ["landscape-figure", "landscape-trajectory"])
         set_widget_value(page, "Landscape", "valley")
         wait_for_data(page, "landscape-start", "d.x[0] === -9")
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        assert page.evaluate(
+            "() => Bokeh.documents[0].get_model_by_name('landscape-path-2')") is None
         set_widget_value(page, "Race against (same η)", ["Momentum", "Adam"])  # labels
+        wait_for_models(page, RACER_MODELS)
         wait_for_data(page, "landscape-trajectory", "'x2' in d")
         set_widget_value(page, "Speed (steps/s)", 60)
+        page.evaluate("""() => {  // the lengths racer 3's path takes while it changes
+            const s = Bokeh.documents[0].get_model_by_name('landscape-path-3');
+            window._racer_lengths = [];
+            s.connect(s.properties.data.change, () => {
+                const x = s.data instanceof Map ? s.data.get('x') : s.data.x;
+                window._racer_lengths.push(x.length);
+            });
+        }""")
         page.get_by_role("button", name="Play").click()
         wait_for_status(page, "step <b>100</b>", timeout=30_000)
+        # Play found racers 2 and 3 by name (built after the page): it moved them frame by
+        # frame in the browser, not only the server's path where it stopped
+        assert len(set(page.evaluate("window._racer_lengths"))) > 5
+        for name in ("landscape-path-2", "landscape-path-3"):
+            wait_for_data(page, name, "d.x.length === 101")
+        wait_for_data(page, "loss-curve-3", "d.step.length === 101")
+        assert page.evaluate("""() => {
+            const fig = Bokeh.documents[0].get_model_by_name('landscape-figure');
+            const items = fig.center.find(m => m.items !== undefined).items;
+            return items.filter(i => i.visible).map(i => i.label.value);
+        }""") == ["minimum", "SGD", "Momentum", "Adam", "start (tap to move)"]
+        assert errors == []
         page.wait_for_load_state("networkidle")
         path = screenshot(page, "race-valley-laptop-1366x768")
         assert path.stat().st_size > 20_000
