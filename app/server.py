@@ -18,6 +18,7 @@ import os
 import time
 
 from app.upstream_patches import (  # noqa: F401  (re-exported: the benchmarks' baselines)
+    cache_page_resources,
     collect_panel_writes,
     enable_batching,
     enable_nodelay,
@@ -43,6 +44,7 @@ def create_server(panels, **options):
     skip_document_validation()
     install_speedups()
     collect_panel_writes()
+    cache_page_resources()
     server = pn.serve(panels, **dict(options, start=False))
     return enable_batching(enable_nodelay(server))
 
