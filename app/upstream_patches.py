@@ -83,12 +83,6 @@ RELIES_ON = (
             "(self, ref: 'str', model: 'Model') -> 'None'", "text-only pane updates"),
     Private("panel.pane.markup:HTML._transform_object",
             "(self, obj: 't.Any') -> 'dict[str, t.Any]'", "text-only pane updates"),
-    Private("panel.reactive:Reactive._update_properties",
-            "(self, *events: 'param.parameterized.Event', doc: 'Document') -> "
-            "'dict[str, t.Any]'", "no design lookup per value"),
-    Private("panel.reactive:Reactive._process_param_change",
-            "(self, params: 'dict[str, t.Any]') -> 'dict[str, t.Any]'",
-            "no design lookup per value"),
     Private("panel.io.document:_garbage_collect", "()", "Panel's gc.collect"),
     Private("panel.io.resources:patch_model_css",
             "(root: 'Model', dist_url: 'str')", "stylesheets of late lessons"),
@@ -460,36 +454,6 @@ def text_only_html():
 
 
 _TEXT_ONLY_HTML = None
-
-
-# ------------------------------------------------------------ no design lookup per value
-# Upstream: on every parameter change of a Panel component, `Reactive._update_properties`
-# computes the component's design parameters (the theme's modifiers, stylesheet paths resolved
-# on the file system) and then uses them only if the change is to `stylesheets`. The lecture
-# tools change two such values on every tap, step and slider move (the link's query and the
-# screen readers' status); py-spy on a tapping session put the design lookup at ~4 % of the
-# server's CPU per tap. Ours: `DesignOnlyForStylesheets` computes the properties as Panel does
-# without the lookup unless `stylesheets` changes. Guarded by
-# test_upstream_patches.py::test_a_value_change_skips_the_design_lookup_*.
-
-class DesignOnlyForStylesheets:
-    """Mixin for a Panel component (before the Panel class in the bases): a change of any
-    parameter but `stylesheets` skips the design lookup whose result Panel would not use."""
-
-    def _update_properties(self, *events, doc):
-        if not _design_skip_applies() or any(event.name == "stylesheets" for event in events):
-            return super()._update_properties(*events, doc=doc)
-        return self._process_param_change({event.name: event.new for event in events})
-
-
-_DESIGN_SKIP = None
-
-
-def _design_skip_applies():
-    global _DESIGN_SKIP
-    if _DESIGN_SKIP is None:
-        _DESIGN_SKIP = not _missing("no design lookup per value")
-    return _DESIGN_SKIP
 
 
 # ------------------------------------------------------------------ resources per process

@@ -130,44 +130,6 @@ def test_a_float_array_is_encoded_as_bokeh_encodes_it():
             assert ours["array"] == bokeh["array"]
 
 
-def test_a_value_change_skips_the_design_lookup_and_sends_what_panel_sends(monkeypatch):
-    """The lecture tools' link and live status (DesignOnlyForStylesheets): a new value reaches
-    the Bokeh model as Panel sends it (sanitized, in the model's data) without computing the
-    design's parameters; a change of stylesheets still takes Panel's path, design included."""
-    import panel as pn
-    import param
-    from bokeh.document import Document
-    from panel.theme.base import Design
-
-    from app.lecture import LiveStatus, ShareBar
-
-    class PanelsOwn(pn.reactive.ReactiveHTML):  # the same component without the mixin
-        text = param.String(default="")
-        _template = LiveStatus._template
-        _scripts = LiveStatus._scripts
-
-    ours, panels = LiveStatus(), PanelsOwn()
-    bar = ShareBar()
-    ours_model, panels_model = ours.get_root(Document()), panels.get_root(Document())
-    bar_model = bar.get_root(Document())
-    looked_up = []
-    original = Design.params
-    monkeypatch.setattr(Design, "params",
-                        lambda *a, **k: looked_up.append(1) or original(*a, **k))
-    for text in ("step 3 & <b>more</b>", "diverged at step 7 (loss > 1e300)", ""):
-        ours.text = text
-        bar.query = f"tab=descent&lr=0.{len(text)}"
-        assert looked_up == []
-        panels.text = text
-        assert ours_model.data.text == panels_model.data.text
-        assert bar_model.data.query  # sent (Panel's sanitizer's rendering of the query)
-        looked_up.clear()
-    ours.stylesheets = [".live-status { color: red; }"]
-    assert looked_up  # Panel's own path for stylesheets
-    assert any(".live-status { color: red; }" in str(sheet)
-               for sheet in ours_model.stylesheets)
-
-
 def _page_bundle(bundle_resources, roots):
     """What a page gets from `bundle_resources`: the rendered script and link tags and the
     lazy-loading declaration."""
