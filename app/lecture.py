@@ -13,9 +13,10 @@ import json
 
 import panel as pn
 import param
-from bokeh.core.properties import String
+from bokeh.core.properties import Int, String
+from bokeh.events import ButtonClick
 from bokeh.model import DataModel
-from bokeh.models import CustomJS, Div
+from bokeh.models import Button, CustomJS, Div, Row, Select, Toggle
 
 from app import keyboard, lesson_api, presenting, theme
 from app.lessons import LESSONS
@@ -78,6 +79,9 @@ class LectureBarState(DataModel):
     query = String(default="", help="The link's query, without '?' (server -> browser)")
     status = String(default="", help="What the last step did, for screen readers")
     command = String(default="", help="The last key command (browser -> server)")
+    file_text = String(default="", help="A file for the browser to save (the CSV export)")
+    file_name = String(default="", help="Its name")
+    files_sent = Int(default=0, help="Files sent so far: each new one is saved")
 
 
 SHARE_HTML = """
@@ -107,6 +111,23 @@ BAR_CSS = """
 .share-feedback { font-size: 14px; color: #1a7f37; min-width: 6em; }
 .live-status { position: absolute; width: 1px; height: 1px; overflow: hidden;
   clip-path: inset(50%); white-space: nowrap; }
+"""
+SMALL_INPUT_CSS = ".bk-input { font-size: 14px; }"
+TOGGLE_CSS = """
+.bk-btn-primary { background-color: #0072b5; border-color: #0072b5; color: #ffffff; }
+.bk-btn-primary:hover, .bk-btn-primary.bk-active { background-color: #005a8c;
+  border-color: #005a8c; }
+"""
+"""Presentation mode's toggle in the blue (and contrast) of the Panel buttons around it."""
+SAVE_FILE_JS = """
+const url = URL.createObjectURL(new Blob([state.file_text], {type: 'text/csv'}));
+const a = document.createElement('a');
+a.href = url;
+a.download = state.file_name;
+document.body.appendChild(a);
+a.click();
+a.remove();
+setTimeout(() => URL.revokeObjectURL(url), 60000);
 """
 NO_TOOLS = "downhill-no-tools"
 """The bar's class while the tools are hidden (presentation mode, `hide=tools`): the share
@@ -239,13 +260,13 @@ class LectureBar:
         self.state.js_on_change("query", CustomJS(args=args, code=BAR_JS + "show_link();"))
         self.state.js_on_change("status", CustomJS(args=args, code=BAR_JS + "say();"))
         self.div.js_on_change("css_classes", CustomJS(args=args, code=BAR_JS + "show_link();"))
+        self.state.js_on_change("files_sent", CustomJS(args=args, code=SAVE_FILE_JS))
         doc = pn.state.curdoc
         if doc is not None and doc.session_context is not None:
             figures_js = f"const figures = {json.dumps(list(figures))};\n"
             doc.js_on_event("document_ready", CustomJS(
                 args=args, code=BAR_JS + figures_js + keyboard.keyboard_js(tab_titles)
                 + READY_JS))
-        self.pane = pn.pane.Bokeh(self.div, margin=0)
 
     @property
     def query(self):
@@ -275,6 +296,10 @@ class LectureBar:
     def on_command(self, callback):
         """Call `callback(command)` for every key command ("step 3", "back 7", ...)."""
         self.state.on_change("command", lambda _attr, _old, new: callback(new))
+
+    def send_file(self, name, text):
+        """Have the browser save `text` as a file called `name`."""
+        self.state.update(file_name=name, file_text=text, files_sent=self.state.files_sent + 1)
 
     def show_tools(self, shown):
         """Show or fold away the share part (with the other tools); the "?" stays."""
@@ -328,27 +353,29 @@ class Lecture(param.Parameterized):
             self._notice_text(), alert_type="warning", visible=bool(self.link.problems),
             margin=(4, 16), stylesheets=[NOTICE_CSS], sizing_mode="stretch_width",
         )
-        self.presets = pn.widgets.Select(
+        # The tools are plain Bokeh widgets in one Bokeh pane, like the bar: a Panel widget or
+        # layout costs the server ~2-3 ms on every new page, a Bokeh one a fraction of that.
+        self.presets = Select(
             options=[PRESET_PROMPT, *LESSON_PRESETS], value=PRESET_PROMPT, width=250,
-            margin=(6, 10), stylesheets=[":host { --font-size: 14px; }"],
+            margin=(6, 10), stylesheets=[SMALL_INPUT_CSS],
         )
-        self.presets.param.watch(self._on_preset, "value")
-        self.present_toggle = pn.widgets.Toggle(
-            label="Presentation mode", value=self.presenting, width=180, margin=(6, 10),
-            color="primary",
+        self.presets.on_change("value", lambda _attr, _old, new: self._on_preset(new))
+        self.present_toggle = Toggle(
+            label="Presentation mode", active=self.presenting, width=180, margin=(6, 10),
+            button_type="primary", stylesheets=[TOGGLE_CSS],
         )
-        self.present_toggle.param.watch(self._on_toggle, "value")
-        self.download = pn.widgets.FileDownload(
-            callback=self._csv, filename="downhill-paths.csv", label="Download path (CSV)",
-            width=170, margin=(6, 10), embed=False,
-        )
+        self.present_toggle.on_change("active", lambda _attr, _old, new: self._on_toggle(new))
+        self.csv_filename = "downhill-paths.csv"
+        self.download = Button(label="Download path (CSV)", width=170, margin=(6, 10))
+        self.download.on_event(ButtonClick, self._send_csv)
         # The rows wrap on a narrow window (a phone) instead of running off its right edge.
-        self.tools = pn.Row(self.presets, self.download, margin=0,
-                            stylesheets=[theme.ROW_CSS, TOOLS_CSS])
+        self.tools = Row(self.presets, self.download, margin=0,
+                         stylesheets=[theme.ROW_CSS, TOOLS_CSS])
         self._show_tools()
-        row = pn.Row(self.tools, self.present_toggle, self.bar.pane, margin=(0, 6),
-                     stylesheets=[theme.ROW_CSS, TOOLBAR_CSS, theme.SHRINK_CSS],
-                     sizing_mode="stretch_width")
+        row = pn.pane.Bokeh(Row(
+            self.tools, self.present_toggle, self.bar.div, margin=(0, 6),
+            stylesheets=[theme.ROW_CSS, TOOLBAR_CSS, theme.SHRINK_CSS],
+            sizing_mode="stretch_width"), sizing_mode="stretch_width", margin=0)
         self.toolbar = row if not self.link.problems else pn.Column(
             row, self.notice, margin=0, stylesheets=[TOOLBAR_CSS, theme.SHRINK_CSS],
             sizing_mode="stretch_width")
@@ -497,14 +524,14 @@ class Lecture(param.Parameterized):
 
     def _on_tab(self, _event):
         key = self.active_key()
-        self.download.filename = (LESSONS[key].cls.csv_filename
-                                  or LESSONS["descent"].cls.csv_filename)
+        self.csv_filename = (LESSONS[key].cls.csv_filename
+                             or LESSONS["descent"].cls.csv_filename)
         self.refresh_link()
 
-    def _on_preset(self, event):
-        if event.new == PRESET_PROMPT:
+    def _on_preset(self, name):
+        if name == PRESET_PROMPT:
             return
-        preset = decode(LESSON_PRESETS[event.new])
+        preset = decode(LESSON_PRESETS[name])
         key = preset.tab
         lesson = self.lesson(key)
         lesson.apply_settings(preset.lessons[key])
@@ -525,8 +552,8 @@ class Lecture(param.Parameterized):
         event.obj.handoff = None  # taken: the lesson sees it was answered
         self.refresh_link()
 
-    def _on_toggle(self, event):
-        self.presenting = event.new
+    def _on_toggle(self, active):
+        self.presenting = active
 
     def _show_tools(self):
         shown = "tools" not in self.link.hide and not self.presenting
@@ -534,7 +561,7 @@ class Lecture(param.Parameterized):
         self.bar.show_tools(shown)
 
     def _on_presenting(self, event):
-        self.present_toggle.value = event.new
+        self.present_toggle.active = event.new
         self._show_tools()
         with pn.io.hold():
             for lesson in self._built.values():
@@ -567,6 +594,10 @@ class Lecture(param.Parameterized):
         if LESSONS[key].cls.csv_filename is None:  # no path here: lesson 2's
             key = "descent"
         return paths_csv(key, self.lesson(key))
+
+    def _send_csv(self, _event=None):
+        """"Download path (CSV)": the open tab's path(s), saved by the browser as a file."""
+        self.bar.send_file(self.csv_filename, self._csv().getvalue())
 
 __all__ = ["Lecture", "LESSON_PRESETS", "capture", "apply", "build_lesson", "paths_csv",
            "LectureBar"]

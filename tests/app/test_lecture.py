@@ -249,13 +249,13 @@ def test_presentation_mode_scales_figures_and_restores_them():
     lecture, _lazy, page = lecture_page("tab=descent")
     fig = lecture.built("descent").landscape_figure
     title, width = fig.title.text_font_size, fig.renderers[-1].glyph.line_width
-    lecture.present_toggle.value = True
+    lecture.present_toggle.active = True
     assert "downhill-presenting" in page.css_classes
     assert fig.title.text_font_size == "22px" and title == "15px"
     assert fig.renderers[-1].glyph.line_width == pytest.approx(width * 1.8)
     assert "present=1" in lecture.share.query and not lecture.tools.visible
     assert lecture.bar.div.css_classes == [NO_TOOLS]  # the share part folds away, "?" stays
-    lecture.present_toggle.value = False
+    lecture.present_toggle.active = False
     assert lecture.bar.div.css_classes == []
     assert fig.title.text_font_size == title
     assert fig.renderers[-1].glyph.line_width == width
@@ -264,7 +264,7 @@ def test_presentation_mode_scales_figures_and_restores_them():
 
 def test_the_present_flag_starts_in_presentation_mode():
     lecture, _lazy, page = lecture_page("present=1")
-    assert lecture.present_toggle.value and "downhill-presenting" in page.css_classes
+    assert lecture.present_toggle.active and "downhill-presenting" in page.css_classes
     assert lecture.built("derivative").slope_figure.title.text_font_size != "15px"
 
 
@@ -274,28 +274,41 @@ def test_build_page_outside_a_server_has_an_empty_link():
     assert page.lecture.share.query == ""
 
 
-def test_the_toolbar_is_three_panel_widgets_beside_one_bokeh_bar():
-    """Every Panel component costs the server ~2-4 ms on every new page: the link, its
-    buttons, the keyboard and the live status are one Bokeh Div with a data model, and the
-    notice is on the page only when the link had problems."""
+def test_the_toolbar_is_one_bokeh_pane():
+    """Every Panel component costs the server ~2-4 ms on every new page: the tools, the link,
+    its buttons, the keyboard and the live status are plain Bokeh models in one Bokeh pane
+    (the bar: one Div with a data model), and the notice is on the page only when the link
+    had problems."""
     from bokeh.document import Document
-    from bokeh.models import Div
-    from panel.reactive import ReactiveHTML
+    from bokeh.models import Button, Div, Select, Toggle
 
     lecture = Lecture(None)
-    components = lecture.toolbar.select(pn.viewable.Viewable)
-    assert not [c for c in components if isinstance(c, ReactiveHTML)]
-    assert lecture.notice not in components
-    assert len(components) <= 7  # two rows, presets, download, toggle, the bar's pane
-    doc = Document()
-    root = lecture.toolbar.get_root(doc)
+    assert lecture.toolbar.select(pn.viewable.Viewable) == [lecture.toolbar]
+    assert isinstance(lecture.toolbar, pn.pane.Bokeh)
+    root = lecture.toolbar.get_root(Document())
     divs = [m for m in root.select({"type": Div}) if "downhill-bar" in m.text]
     assert divs == [lecture.bar.div] and lecture.bar.state in lecture.bar.div.tags
     for text in ("share-link", "Copy link", "Save figure (PNG)", "live-status",
                  "Keyboard shortcuts", "keys-overlay"):
         assert text in lecture.bar.div.text
+    assert [m.label for m in root.select({"type": Toggle})] == ["Presentation mode"]
+    assert [m.label for m in root.select({"type": Button})] == ["Download path (CSV)"]
+    assert list(root.select({"type": Select})) == [lecture.presets]
     bad_link = Lecture("lr=abc")
     assert bad_link.notice in bad_link.toolbar.select(pn.viewable.Viewable)
+
+
+def test_download_sends_the_open_tabs_path_for_the_browser_to_save():
+    from bokeh.events import ButtonClick
+
+    lecture, lazy, _page = lecture_page("tab=descent&at=3")
+    state = lecture.bar.state
+    lecture.download._trigger_event(ButtonClick(lecture.download))
+    assert state.files_sent == 1 and state.file_name == "downhill-gradient-descent.csv"
+    assert state.file_text == paths_csv("descent", lecture.built("descent")).read()
+    lazy.tabs.active = 2  # a circuit has no path: lesson 2's is sent
+    lecture.download._trigger_event(ButtonClick(lecture.download))
+    assert state.files_sent == 2 and state.file_name == "downhill-gradient-descent.csv"
 
 
 def test_the_bar_carries_the_link_the_status_and_key_commands():
