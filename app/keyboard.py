@@ -1,19 +1,18 @@
 """Keyboard control of the lessons and the "?" overlay that documents it.
 
-A small ReactiveHTML component (no CDN, no React): its script listens to `keydown` on the
-document. Keys that mean "press this button" press the visible button of the open lesson, so
-the keyboard does exactly what the mouse does (Play in lesson 2 runs in the browser); 1–4 set
-the active tab; everything else, and lessons without such a button, goes to the server as a
-`command` ("back 7", "forward 8", ...; the counter makes every press a change).
-Keys typed into text fields, selects and sliders are left alone, except Space on lesson 2's
-history slider (class `downhill-history`), which steps forward there too (its arrow keys move it
-already: noUiSlider's own keyboard support).
+The lecture bar (app/lecture.py, `LectureBar`: plain Bokeh models, no CDN) carries the "?"
+button and the overlay (`KEYS_HTML`) and, when the page is ready, runs `keyboard_js(...)`:
+a `keydown` listener on the document. Keys that mean "press this button" press the visible
+button of the open lesson, so the keyboard does exactly what the mouse does (Play in lesson 2
+runs in the browser); 1–4 set the active tab; everything else, and lessons without such a
+button, goes to the server as the bar's `command` ("back 7", "forward 8", ...; the counter
+makes every press a change). Keys typed into text fields, selects and sliders are left alone,
+except Space on lesson 2's history slider (class `downhill-history`), which steps forward
+there too (its arrow keys move it already: noUiSlider's own keyboard support).
 """
 
 import html
-
-import param
-from panel.reactive import ReactiveHTML
+import json
 
 KEYS = (
     ("Space", "one step (lesson 1: one more iteration)"),
@@ -59,30 +58,56 @@ KEYBOARD_CSS = """
 .keys-panel p { margin: 12px 0 0 0; font-size: 15px; color: #57606a; }
 """
 
-RENDER_JS = """
-if (state.handler) document.removeEventListener('keydown', state.handler);
-state.presses = state.presses || 0;
-function send(action) {
-  state.presses += 1;
-  data.command = action + ' ' + state.presses;
-}
-function views_of(m) {
-  const v = window.Bokeh && Bokeh.index.find_one(m);
-  return v == null ? null : v;
-}
+KEYS_HTML = f"""
+<div class="keys">
+  <button class="keys-button" data-downhill="keys" type="button"
+          title="Keyboard shortcuts (?)" aria-label="Keyboard shortcuts"
+          aria-haspopup="dialog">?</button>
+  <div class="keys-overlay" hidden role="dialog" aria-modal="true"
+       aria-label="Keyboard shortcuts">
+    <div class="keys-panel">
+      <h2>Keyboard</h2>
+      <table>{OVERLAY_ROWS}</table>
+      <p>Keys act on the open lesson. They are ignored while you type in a field.</p>
+      <p><button class="keys-button keys-close" data-downhill="keys"
+          type="button">Close</button></p>
+    </div>
+  </div>
+</div>
+"""
+"""The "?" button and the overlay (a dialog named "Keyboard shortcuts"), in the lecture bar."""
+
+
+def keyboard_js(tab_titles):
+    """The keydown handler the lecture bar installs when the page is ready (see the module's
+    docstring). It runs after app/lecture.py's BAR_JS (`state`: the bar's data model, `find`,
+    `show_help`) with the tab titles for the keys 1, 2, 3, ... and BUTTONS written in."""
+    return f"""
+const tab_titles = {json.dumps(list(tab_titles))};
+const buttons_by_tab = {json.dumps(BUTTONS)};
+let presses = 0;
+function send(action) {{
+  presses += 1;
+  state.command = action + ' ' + presses;
+}}
+{KEYBOARD_FUNCTIONS_JS}
+"""
+
+
+KEYBOARD_FUNCTIONS_JS = """
 function shown(v) {
   return v != null && v.el != null && v.el.isConnected && v.el.getClientRects().length > 0;
 }
 function visible_button(labels) {
-  for (const m of model.document._all_models.values()) {
+  for (const m of state.document._all_models.values()) {
     if (typeof m.label !== 'string' || !labels.includes(m.label)) continue;
-    const v = views_of(m);
+    const v = window.Bokeh && Bokeh.index.find_one(m);
     if (v != null && typeof v.click === 'function' && shown(v) && !m.disabled) return v;
   }
   return null;
 }
 function tabs_model() {
-  for (const m of model.document._all_models.values()) {
+  for (const m of state.document._all_models.values()) {
     if (Array.isArray(m.tabs) && typeof m.active === 'number') return m;
   }
   return null;
@@ -93,13 +118,13 @@ function active_title() {
   return tabs.tabs[tabs.active].title;
 }
 function press(action) {
-  const buttons = (data.buttons[active_title()] || {})[action];
-  const view = buttons ? visible_button(buttons) : null;
+  const labels = (buttons_by_tab[active_title()] || {})[action];
+  const view = labels ? visible_button(labels) : null;
   if (view != null) view.click(); else send(action);
 }
 function open_tab(n) {
   const tabs = tabs_model();
-  const title = data.tab_titles[n - 1];
+  const title = tab_titles[n - 1];
   if (tabs == null || title == null) return;
   const index = tabs.tabs.findIndex(t => t.title === title);
   if (index >= 0) tabs.active = index;
@@ -114,9 +139,9 @@ function typing(e) {
     return true;
   return false;
 }
-function show_help(on) {
-  overlay.hidden = !on;
-  if (on) close.focus();
+function help_open() {
+  const overlay = find('.keys-overlay');
+  return overlay != null && !overlay.hidden;
 }
 function on_history(e) {
   // lesson 2's history slider (class downhill-history on its host): its handle takes the
@@ -124,8 +149,9 @@ function on_history(e) {
   return e.composedPath().some(n => n.classList != null &&
                                     n.classList.contains('downhill-history'));
 }
-state.handler = (e) => {
-  if (!e.defaultPrevented && (e.key === ' ' || e.key === 'Spacebar') && overlay.hidden &&
+if (window.downhill_keydown) document.removeEventListener('keydown', window.downhill_keydown);
+window.downhill_keydown = (e) => {
+  if (!e.defaultPrevented && (e.key === ' ' || e.key === 'Spacebar') && !help_open() &&
       !(e.ctrlKey || e.metaKey || e.altKey) && on_history(e)) {
     press('step');
     e.preventDefault();
@@ -135,9 +161,9 @@ state.handler = (e) => {
   const target = e.composedPath()[0];
   const on_button = target != null && target.tagName === 'BUTTON';
   const key = e.key;
-  if (key === 'Escape') { if (!overlay.hidden) { show_help(false); e.preventDefault(); } return; }
-  if (key === '?') { show_help(overlay.hidden); e.preventDefault(); return; }
-  if (!overlay.hidden) return;
+  if (key === 'Escape') { if (help_open()) { show_help(false); e.preventDefault(); } return; }
+  if (key === '?') { show_help(!help_open()); e.preventDefault(); return; }
+  if (help_open()) return;
   if (key === ' ' || key === 'Spacebar') {
     if (on_button) return;  // a focused button presses itself
     press('step');
@@ -156,42 +182,5 @@ state.handler = (e) => {
   }
   e.preventDefault();
 };
-document.addEventListener('keydown', state.handler);
+document.addEventListener('keydown', window.downhill_keydown);
 """
-
-
-class Keyboard(ReactiveHTML):
-    """The keyboard handler, a "?" button and the overlay listing the keys.
-
-    `command` is what the server must do for a key ("step", "play", "reset", "back",
-    "forward", followed by a press counter); `tab_titles` maps 1–4 to tabs.
-    """
-
-    command = param.String(default="", doc="The last key command for the server")
-    tab_titles = param.List(default=[], doc="Tab titles for the keys 1, 2, 3, ...")
-    buttons = param.Dict(default=BUTTONS, doc="Which visible button each key presses")
-
-    _template = f"""
-<div class="keys">
-  <button id="help" class="keys-button" type="button" title="Keyboard shortcuts (?)"
-          aria-label="Keyboard shortcuts" aria-haspopup="dialog"
-          onclick="${{script('toggle')}}">?</button>
-  <div id="overlay" class="keys-overlay" hidden role="dialog" aria-modal="true"
-       aria-label="Keyboard shortcuts" onclick="${{script('backdrop')}}">
-    <div class="keys-panel">
-      <h2>Keyboard</h2>
-      <table>{OVERLAY_ROWS}</table>
-      <p>Keys act on the open lesson. They are ignored while you type in a field.</p>
-      <p><button id="close" class="keys-button" type="button"
-          onclick="${{script('toggle')}}">Close</button></p>
-    </div>
-  </div>
-</div>
-"""
-    _scripts = {
-        "render": RENDER_JS,
-        "toggle": "overlay.hidden = !overlay.hidden; if (!overlay.hidden) close.focus();",
-        "backdrop": "if (event.target === overlay) overlay.hidden = true;",
-        "remove": "if (state.handler) document.removeEventListener('keydown', state.handler);",
-    }
-    _stylesheets = [KEYBOARD_CSS]

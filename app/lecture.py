@@ -9,15 +9,17 @@ in app/lessons.py's registry; presentation mode's styling is app/presenting.py.
 """
 
 import html
+import json
 
 import panel as pn
 import param
-from panel.reactive import ReactiveHTML
+from bokeh.core.properties import Int, String
+from bokeh.events import ButtonClick
+from bokeh.model import DataModel
+from bokeh.models import Button, CustomJS, Div, Row, Select, Toggle
 
-from app import lesson_api, presenting, theme
-from app.keyboard import Keyboard
+from app import keyboard, lesson_api, presenting, theme
 from app.lessons import LESSONS
-from app.upstream_patches import DesignOnlyForStylesheets
 from app.url_state import CONTROLS, TABS, LinkState, decode, encode
 
 LESSON_PRESETS = {
@@ -70,84 +72,35 @@ def paths_csv(key, lesson):
 # ------------------------------------------------------------------------- components
 
 
-class ShareBar(DesignOnlyForStylesheets, ReactiveHTML):
-    """The link to this view (as text, always current), "Copy link" and "Save figure (PNG)".
+class LectureBarState(DataModel):
+    """What the lecture bar's browser side and the server share (a Bokeh data model: no
+    view; the browser side is BAR_JS)."""
 
-    The server keeps `query` current; the browser adds its own address, so the link is
-    right behind any proxy, and puts the same link into the address bar. Copying and the
-    PNG happen in the browser (no server-side browser): the PNG is Bokeh's own canvas
-    export of the open tab's main figure.
-    """
+    query = String(default="", help="The link's query, without '?' (server -> browser)")
+    status = String(default="", help="What the last step did, for screen readers")
+    command = String(default="", help="The last key command (browser -> server)")
+    file_text = String(default="", help="A file for the browser to save (the CSV export)")
+    file_name = String(default="", help="Its name")
+    files_sent = Int(default=0, help="Files sent so far: each new one is saved")
 
-    query = param.String(default="", doc="The link's query, without '?'")
-    figures = param.List(default=list(FIGURES), doc="Figures the PNG button may export")
 
-    _template = """
+SHARE_HTML = """
 <div class="share">
-  <input id="link" class="share-link" type="text" readonly aria-label="Link to this view"
-         onfocus="${script('select')}"/>
-  <button id="copy" class="share-button" type="button"
-          onclick="${script('copy')}">Copy link</button>
-  <button id="png" class="share-button" type="button"
-          onclick="${script('png')}">Save figure (PNG)</button>
-  <span id="feedback" class="share-feedback" role="status" aria-live="polite"></span>
+  <input class="share-link" type="text" readonly aria-label="Link to this view"/>
+  <button class="share-button" data-downhill="copy" type="button">Copy link</button>
+  <button class="share-button" data-downhill="png" type="button">Save figure (PNG)</button>
+  <span class="share-feedback" role="status" aria-live="polite"></span>
 </div>
 """
-    _scripts = {
-        "render": "self.query()",
-        "query": """
-// ReactiveHTML sends strings HTML-escaped; read the text back.
-const decoder = document.createElement('textarea');
-decoder.innerHTML = data.query;
-const q = decoder.value;
-link.value = window.location.origin + window.location.pathname + (q ? '?' + q : '');
-// The address bar shows the same link. replaceState, not Panel's Location (pushState, and
-// the browser echoes every change back to the server): no history entry per slider move,
-// no message to the server.
-if (link.value + window.location.hash !== window.location.href) {
-  window.history.replaceState(window.history.state, '', link.value + window.location.hash);
-}
-""",
-        "select": "link.select();",
-        "copy": """
-const text = link.value;
-function report(ok) {
-  feedback.textContent = ok ? 'Link copied' : 'Select the link and press Ctrl+C';
-}
-function fallback() {
-  link.focus(); link.select();
-  let ok = false;
-  try { ok = document.execCommand('copy'); } catch (e) { ok = false; }
-  report(ok);
-}
-if (navigator.clipboard && window.isSecureContext) {
-  navigator.clipboard.writeText(text).then(() => report(true), fallback);
-} else {
-  fallback();
-}
-""",
-        "png": """
-for (const name of data.figures) {
-  const fig = model.document.get_model_by_name(name);
-  if (fig == null) continue;
-  const view = window.Bokeh && Bokeh.index.find_one(fig);
-  if (view == null || !view.el.isConnected || view.el.getClientRects().length === 0) continue;
-  view.export('png').to_blob().then(blob => {
-    const a = document.createElement('a');
-    a.href = URL.createObjectURL(blob);
-    a.download = 'downhill-' + name + '.png';
-    document.body.appendChild(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(a.href), 60000);
-    feedback.textContent = 'Figure saved';
-  });
-  return;
-}
-feedback.textContent = 'No figure on this tab';
-""",
-    }
-    _stylesheets = ["""
+# The live region stays one element whose textContent a script replaces: a region that is
+# itself replaced is not reliably announced, and textContent shows the text as text, never as
+# markup. (A Panel pane with the text re-rendered and laid out the whole page on every step.)
+LIVE_HTML = """<div class="live-status" role="status" aria-live="polite" aria-atomic="true">
+</div>"""
+BAR_CSS = """
+:host { max-width: 100%; }
+.downhill-bar { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
+:host(.downhill-no-tools) .share { display: none; }
 .share { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
 .share-link { width: 280px; max-width: 60vw; font: inherit; font-size: 14px; padding: 5px 8px;
   border: 1px solid #57606a; border-radius: 4px; color: #1f2328; background: #f6f8fa; }
@@ -156,30 +109,201 @@ feedback.textContent = 'No figure on this tab';
 .share-button:hover { background: #eaeef2; }
 .share-button:focus-visible, .share-link:focus-visible { outline: 3px solid #0969da; }
 .share-feedback { font-size: 14px; color: #1a7f37; min-width: 6em; }
-"""]
-
-
-class LiveStatus(DesignOnlyForStylesheets, ReactiveHTML):
-    """A text status that screen readers announce (aria-live) after each step.
-
-    The live region stays one element whose textContent a script replaces: a `${text}` child
-    in the template made Panel re-render it and Bokeh lay out the whole page on every step
-    (~45 % of the browser's work per tap in lesson 2), and a region that is itself replaced
-    is not reliably announced. textContent also shows the text as text, never as markup.
-    """
-
-    text = param.String(default="", doc="What the last step did (plain text)")
-
-    _template = """<div id="status" class="live-status" role="status" aria-live="polite"
-aria-atomic="true"></div>"""
-    _scripts = {
-        "render": "status.textContent = data.text",
-        "text": "status.textContent = data.text",
-    }
-    _stylesheets = ["""
 .live-status { position: absolute; width: 1px; height: 1px; overflow: hidden;
   clip-path: inset(50%); white-space: nowrap; }
-"""]
+"""
+SMALL_INPUT_CSS = ".bk-input { font-size: 14px; }"
+TOGGLE_CSS = """
+.bk-btn-primary { background-color: #0072b5; border-color: #0072b5; color: #ffffff; }
+.bk-btn-primary:hover, .bk-btn-primary.bk-active { background-color: #005a8c;
+  border-color: #005a8c; }
+"""
+"""Presentation mode's toggle in the blue (and contrast) of the Panel buttons around it."""
+SAVE_FILE_JS = """
+const url = URL.createObjectURL(new Blob([state.file_text], {type: 'text/csv'}));
+const a = document.createElement('a');
+a.href = url;
+a.download = state.file_name;
+document.body.appendChild(a);
+a.click();
+a.remove();
+setTimeout(() => URL.revokeObjectURL(url), 60000);
+"""
+NO_TOOLS = "downhill-no-tools"
+"""The bar's class while the tools are hidden (presentation mode, `hide=tools`): the share
+part folds away with the other tools; the "?" stays."""
+
+BAR_JS = """
+// The bar's elements are looked up when needed: a re-render of the Div replaces them.
+function find(selector) {
+  const view = window.Bokeh && Bokeh.index.find_one(bar);
+  const root = view == null ? null : view.shadow_el;
+  return root == null ? null : root.querySelector(selector);
+}
+function link_url() {
+  return window.location.origin + window.location.pathname +
+         (state.query ? '?' + state.query : '');
+}
+function show_link() {
+  // The address bar shows the same link: replaceState (no history entry per slider move,
+  // no message to the server), not Panel's Location (pushState, echoed back to the server).
+  const url = link_url();
+  const input = find('.share-link');
+  if (input != null) input.value = url;
+  if (url + window.location.hash !== window.location.href) {
+    window.history.replaceState(window.history.state, '', url + window.location.hash);
+  }
+}
+function say() {
+  const live = find('.live-status');
+  if (live != null) live.textContent = state.status;
+}
+function show_help(on) {
+  const overlay = find('.keys-overlay');
+  if (overlay == null) return;
+  overlay.hidden = !on;
+  if (on) { const close = find('.keys-close'); if (close != null) close.focus(); }
+}
+"""
+READY_JS = """
+show_link();
+say();
+function feedback(text) {
+  const el = find('.share-feedback');
+  if (el != null) el.textContent = text;
+}
+function copy_link() {
+  const text = link_url();
+  function fallback() {
+    const input = find('.share-link');
+    let ok = false;
+    if (input != null) {
+      input.value = text; input.focus(); input.select();
+      try { ok = document.execCommand('copy'); } catch (e) { ok = false; }
+    }
+    feedback(ok ? 'Link copied' : 'Select the link and press Ctrl+C');
+  }
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(text).then(() => feedback('Link copied'), fallback);
+  } else {
+    fallback();
+  }
+}
+function save_png() {
+  for (const name of figures) {
+    const fig = state.document.get_model_by_name(name);
+    if (fig == null) continue;
+    const view = window.Bokeh && Bokeh.index.find_one(fig);
+    if (view == null || !view.el.isConnected || view.el.getClientRects().length === 0) continue;
+    view.export('png').to_blob().then(blob => {
+      const a = document.createElement('a');
+      a.href = URL.createObjectURL(blob);
+      a.download = 'downhill-' + name + '.png';
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(a.href), 60000);
+      feedback('Figure saved');
+    });
+    return;
+  }
+  feedback('No figure on this tab');
+}
+// One listener each on the document for the bar's clicks and focus (composedPath reaches
+// into the Div's shadow root), so a re-rendered bar needs none of its own.
+if (window.downhill_click) document.removeEventListener('click', window.downhill_click);
+window.downhill_click = (e) => {
+  const path = e.composedPath();
+  if (path[0] != null && path[0].classList != null &&
+      path[0].classList.contains('keys-overlay')) { show_help(false); return; }  // backdrop
+  const button = path.find(n => n.dataset != null && n.dataset.downhill != null);
+  if (button == null || find('.downhill-bar') == null ||
+      !find('.downhill-bar').contains(button)) return;
+  const action = button.dataset.downhill;
+  if (action === 'copy') copy_link();
+  else if (action === 'png') save_png();
+  else if (action === 'keys') show_help(!help_open());
+};
+document.addEventListener('click', window.downhill_click);
+if (window.downhill_focus) document.removeEventListener('focusin', window.downhill_focus);
+window.downhill_focus = (e) => {
+  const target = e.composedPath()[0];
+  if (target != null && target.classList != null && target.classList.contains('share-link'))
+    target.select();
+};
+document.addEventListener('focusin', window.downhill_focus);
+"""
+
+
+class LectureBar:
+    """The link to this view (as text, always current), "Copy link", "Save figure (PNG)", the
+    keyboard's "?" with its overlay and handler (app/keyboard.py), and the live status that
+    screen readers announce (aria-live): one Bokeh Div and one data model.
+
+    Plain Bokeh models because every Panel component costs the server ~2-4 ms on every new
+    page (three ReactiveHTML components did this before: ~12 ms of a page's ~60). The server
+    keeps `query` and `text` (the status) current and hears `command`; the browser adds its
+    own address to the link (so it is right behind any proxy) and puts the same link into the
+    address bar; copying and the PNG (Bokeh's own canvas export of the open tab's main
+    figure) happen in the browser. The browser side is installed when the page is ready
+    (Bokeh's document_ready; outside a server there is no browser and nothing to install).
+    """
+
+    def __init__(self, tab_titles, figures=FIGURES, margin=(6, 10)):
+        self.state = LectureBarState()
+        self.div = Div(
+            text=f'<div class="downhill-bar">{SHARE_HTML}{keyboard.KEYS_HTML}{LIVE_HTML}</div>',
+            stylesheets=[BAR_CSS, keyboard.KEYBOARD_CSS], margin=margin, disable_math=True,
+            tags=[self.state],  # the data model belongs to the document through the bar
+        )
+        args = {"state": self.state, "bar": self.div}
+        self.state.js_on_change("query", CustomJS(args=args, code=BAR_JS + "show_link();"))
+        self.state.js_on_change("status", CustomJS(args=args, code=BAR_JS + "say();"))
+        self.div.js_on_change("css_classes", CustomJS(args=args, code=BAR_JS + "show_link();"))
+        self.state.js_on_change("files_sent", CustomJS(args=args, code=SAVE_FILE_JS))
+        doc = pn.state.curdoc
+        if doc is not None and doc.session_context is not None:
+            figures_js = f"const figures = {json.dumps(list(figures))};\n"
+            doc.js_on_event("document_ready", CustomJS(
+                args=args, code=BAR_JS + figures_js + keyboard.keyboard_js(tab_titles)
+                + READY_JS))
+
+    @property
+    def query(self):
+        return self.state.query
+
+    @query.setter
+    def query(self, value):
+        self.state.query = value
+
+    @property
+    def text(self):
+        """The live status (plain text)."""
+        return self.state.status
+
+    @text.setter
+    def text(self, value):
+        self.state.status = value
+
+    @property
+    def command(self):
+        return self.state.command
+
+    @command.setter
+    def command(self, value):
+        self.state.command = value
+
+    def on_command(self, callback):
+        """Call `callback(command)` for every key command ("step 3", "back 7", ...)."""
+        self.state.on_change("command", lambda _attr, _old, new: callback(new))
+
+    def send_file(self, name, text):
+        """Have the browser save `text` as a file called `name`."""
+        self.state.update(file_name=name, file_text=text, files_sent=self.state.files_sent + 1)
+
+    def show_tools(self, shown):
+        """Show or fold away the share part (with the other tools); the "?" stays."""
+        self.div.css_classes = [] if shown else [NO_TOOLS]
 
 
 class LessonPart:
@@ -217,42 +341,44 @@ class Lecture(param.Parameterized):
         self._settings = {}  # each built lesson's settings when the link was last made
         self._scaled = {}
         self._hooked_sliders = set()
-        self.share = ShareBar(margin=(6, 10))
-        self.status = LiveStatus(margin=0, height=0, sizing_mode="stretch_width")
         # 1–4 always mean lessons 1–4 (a hidden lesson's key does nothing).
-        self.keyboard = Keyboard(tab_titles=[LESSONS[k].title for k in TABS],
-                                 margin=(6, 6, 6, 16))
-        self.keyboard.param.watch(self._on_command, "command")
+        self.bar = LectureBar(tab_titles=[LESSONS[k].title for k in TABS])
+        # The names of the three components the bar replaced: the link, the live status and
+        # the keyboard (`share.query`, `status.text`, `keyboard.command`).
+        self.share = self.status = self.keyboard = self.bar
+        self.bar.on_command(self._on_command)
+        # Only a link with problems has a notice: a component the page does not show still
+        # costs the server on every new page.
         self.notice = pn.pane.Alert(
             self._notice_text(), alert_type="warning", visible=bool(self.link.problems),
             margin=(4, 16), stylesheets=[NOTICE_CSS], sizing_mode="stretch_width",
         )
-        self.presets = pn.widgets.Select(
+        # The tools are plain Bokeh widgets in one Bokeh pane, like the bar: a Panel widget or
+        # layout costs the server ~2-3 ms on every new page, a Bokeh one a fraction of that.
+        self.presets = Select(
             options=[PRESET_PROMPT, *LESSON_PRESETS], value=PRESET_PROMPT, width=250,
-            margin=(6, 10), stylesheets=[":host { --font-size: 14px; }"],
+            margin=(6, 10), stylesheets=[SMALL_INPUT_CSS],
         )
-        self.presets.param.watch(self._on_preset, "value")
-        self.present_toggle = pn.widgets.Toggle(
-            label="Presentation mode", value=self.presenting, width=180, margin=(6, 10),
-            color="primary",
+        self.presets.on_change("value", lambda _attr, _old, new: self._on_preset(new))
+        self.present_toggle = Toggle(
+            label="Presentation mode", active=self.presenting, width=180, margin=(6, 10),
+            button_type="primary", stylesheets=[TOGGLE_CSS],
         )
-        self.present_toggle.param.watch(self._on_toggle, "value")
-        self.download = pn.widgets.FileDownload(
-            callback=self._csv, filename="downhill-paths.csv", label="Download path (CSV)",
-            width=170, margin=(6, 10), embed=False,
-        )
+        self.present_toggle.on_change("active", lambda _attr, _old, new: self._on_toggle(new))
+        self.csv_filename = "downhill-paths.csv"
+        self.download = Button(label="Download path (CSV)", width=170, margin=(6, 10))
+        self.download.on_event(ButtonClick, self._send_csv)
         # The rows wrap on a narrow window (a phone) instead of running off its right edge.
-        self.tools = pn.Row(self.presets, self.download, self.share, margin=0,
-                            stylesheets=[theme.ROW_CSS, TOOLS_CSS])
-        self.tools.visible = "tools" not in self.link.hide and not self.presenting
-        self.toolbar = pn.Column(
-            pn.Row(self.tools, self.present_toggle, self.keyboard, margin=0,
-                   stylesheets=[theme.ROW_CSS], sizing_mode="stretch_width"),
-            self.notice,
-            self.status,
-            margin=(0, 6), stylesheets=[TOOLBAR_CSS, theme.SHRINK_CSS],
-            sizing_mode="stretch_width",
-        )
+        self.tools = Row(self.presets, self.download, margin=0,
+                         stylesheets=[theme.ROW_CSS, TOOLS_CSS])
+        self._show_tools()
+        row = pn.pane.Bokeh(Row(
+            self.tools, self.present_toggle, self.bar.div, margin=(0, 6),
+            stylesheets=[theme.ROW_CSS, TOOLBAR_CSS, theme.SHRINK_CSS],
+            sizing_mode="stretch_width"), sizing_mode="stretch_width", margin=0)
+        self.toolbar = row if not self.link.problems else pn.Column(
+            row, self.notice, margin=0, stylesheets=[TOOLBAR_CSS, theme.SHRINK_CSS],
+            sizing_mode="stretch_width")
         self.param.watch(self._on_presenting, "presenting")
 
     # ---------------------------------------------------------------- building
@@ -398,14 +524,14 @@ class Lecture(param.Parameterized):
 
     def _on_tab(self, _event):
         key = self.active_key()
-        self.download.filename = (LESSONS[key].cls.csv_filename
-                                  or LESSONS["descent"].cls.csv_filename)
+        self.csv_filename = (LESSONS[key].cls.csv_filename
+                             or LESSONS["descent"].cls.csv_filename)
         self.refresh_link()
 
-    def _on_preset(self, event):
-        if event.new == PRESET_PROMPT:
+    def _on_preset(self, name):
+        if name == PRESET_PROMPT:
             return
-        preset = decode(LESSON_PRESETS[event.new])
+        preset = decode(LESSON_PRESETS[name])
         key = preset.tab
         lesson = self.lesson(key)
         lesson.apply_settings(preset.lessons[key])
@@ -426,12 +552,17 @@ class Lecture(param.Parameterized):
         event.obj.handoff = None  # taken: the lesson sees it was answered
         self.refresh_link()
 
-    def _on_toggle(self, event):
-        self.presenting = event.new
+    def _on_toggle(self, active):
+        self.presenting = active
+
+    def _show_tools(self):
+        shown = "tools" not in self.link.hide and not self.presenting
+        self.tools.visible = shown
+        self.bar.show_tools(shown)
 
     def _on_presenting(self, event):
-        self.present_toggle.value = event.new
-        self.tools.visible = "tools" not in self.link.hide and not event.new
+        self.present_toggle.active = event.new
+        self._show_tools()
         with pn.io.hold():
             for lesson in self._built.values():
                 presenting.scale_figures(lesson, event.new, self._scaled)
@@ -443,8 +574,8 @@ class Lecture(param.Parameterized):
         presenting.mark((self.page, self.lazy.tabs if self.lazy is not None else None),
                         self.presenting)
 
-    def _on_command(self, event):
-        self.lesson(self.active_key()).command(event.new.split(" ")[0])
+    def _on_command(self, command):
+        self.lesson(self.active_key()).command(command.split(" ")[0])
 
     # ---------------------------------------------------------------- live status
 
@@ -464,5 +595,9 @@ class Lecture(param.Parameterized):
             key = "descent"
         return paths_csv(key, self.lesson(key))
 
+    def _send_csv(self, _event=None):
+        """"Download path (CSV)": the open tab's path(s), saved by the browser as a file."""
+        self.bar.send_file(self.csv_filename, self._csv().getvalue())
+
 __all__ = ["Lecture", "LESSON_PRESETS", "capture", "apply", "build_lesson", "paths_csv",
-           "ShareBar", "LiveStatus"]
+           "LectureBar"]

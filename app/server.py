@@ -19,6 +19,7 @@ import os
 import time
 
 from app.upstream_patches import (  # noqa: F401  (re-exported: the benchmarks' baselines)
+    cache_page_resources,
     collect_panel_writes,
     enable_batching,
     enable_nodelay,
@@ -46,6 +47,7 @@ def create_server(panels, **options):
     install_speedups()
     collect_panel_writes()
     free_destroyed_models()
+    cache_page_resources()
     server = pn.serve(panels, **dict(options, start=False))
     return enable_batching(enable_nodelay(server))
 

@@ -83,12 +83,6 @@ RELIES_ON = (
             "(self, ref: 'str', model: 'Model') -> 'None'", "text-only pane updates"),
     Private("panel.pane.markup:HTML._transform_object",
             "(self, obj: 't.Any') -> 'dict[str, t.Any]'", "text-only pane updates"),
-    Private("panel.reactive:Reactive._update_properties",
-            "(self, *events: 'param.parameterized.Event', doc: 'Document') -> "
-            "'dict[str, t.Any]'", "no design lookup per value"),
-    Private("panel.reactive:Reactive._process_param_change",
-            "(self, params: 'dict[str, t.Any]') -> 'dict[str, t.Any]'",
-            "no design lookup per value"),
     Private("panel.io.document:_garbage_collect", "()", "Panel's gc.collect"),
     Private("bokeh.model:Model.destroy", "(self) -> 'None'", "destroyed models let go"),
     Private("bokeh.core.has_props:HasProps#_unstable_default_values", None,
@@ -103,6 +97,19 @@ RELIES_ON = (
             "-> 'dict[str, Any]'", "cheaper defaults"),
     Private("bokeh.core.property.descriptors:PropertyDescriptor._get_default",
             "(self, obj: 'HasProps') -> 'T'", "cheaper defaults"),
+    Private("panel.io.server:bundle_resources",
+            "(roots, resources: 'BkResources', notebook: 'bool' = False, reloading: 'bool' = "
+            "False, enable_mathjax: \"bool | t.Literal['auto']\" = 'auto')",
+            "resources per process"),
+    Private("bokeh.embed.bundle:_model_requires_mathjax", "(model: 'HasProps') -> 'bool'",
+            "resources per process"),
+    Private("bokeh.document.models:DocumentModelManager#_freeze_count", None,
+            "resources per process"),
+    Private("panel.io.resources:RESOURCE_MODE", None, "resources per process"),
+    Private("panel.config:panel_extension._loaded_extensions", None, "resources per process"),
+    Private("panel.reactive:ReactiveMetaBase._loaded_extensions", None,
+            "resources per process"),
+    Private("panel.io.state:state._extensions_", None, "resources per process"),
 )
 
 
@@ -454,34 +461,136 @@ def text_only_html():
 _TEXT_ONLY_HTML = None
 
 
-# ------------------------------------------------------------ no design lookup per value
-# Upstream: on every parameter change of a Panel component, `Reactive._update_properties`
-# computes the component's design parameters (the theme's modifiers, stylesheet paths resolved
-# on the file system) and then uses them only if the change is to `stylesheets`. The lecture
-# tools change two such values on every tap, step and slider move (the link's query and the
-# screen readers' status); py-spy on a tapping session put the design lookup at ~4 % of the
-# server's CPU per tap. Ours: `DesignOnlyForStylesheets` computes the properties as Panel does
-# without the lookup unless `stylesheets` changes. Guarded by
-# test_upstream_patches.py::test_a_value_change_skips_the_design_lookup_*.
+# ------------------------------------------------------------------ resources per process
+# Upstream: for every page it serves, Panel's `bundle_resources` works out which JavaScript and
+# CSS the page needs: it walks every registered model class for its files, builds the lazy-
+# loading declaration of every component class with resources (`declared_specs`, rebuilt from
+# scratch on each call) and walks the page's models for tables and MathJax. py-spy over 40 new
+# app pages: ~10 % of the app's server CPU (~13 ms per page, the same in the no-op Panel
+# baseline). The answer is the same for every page of a process unless what it depends on
+# changes. Ours: `cached_bundle_resources` keeps the answer per process, keyed on everything it
+# reads: the classes of the page's models (which decide the tables bundle and, for the roots
+# with their text, MathJax; Panel walks the models for them, we read the document's index of
+# them), the resources (mode, root URL, components, versions), Panel's settings that
+# add files (config), the request's path prefix (`state.rel_path`, `base_url`), the extensions
+# loaded (process and session) and the number of registered model classes (a new component
+# class registers one). Pages with local files in `config.css_files`/`js_files` (read from
+# disk) take Panel's path. Each call gets a fresh Bundle (callers may add to it). Guarded by
+# test_upstream_patches.py::test_cached_resources_*; tests/ui/*: no request outside the server.
 
-class DesignOnlyForStylesheets:
-    """Mixin for a Panel component (before the Panel class in the bases): a change of any
-    parameter but `stylesheets` skips the design lookup whose result Panel would not use."""
-
-    def _update_properties(self, *events, doc):
-        if not _design_skip_applies() or any(event.name == "stylesheets" for event in events):
-            return super()._update_properties(*events, doc=doc)
-        return self._process_param_change({event.name: event.new for event in events})
+RESOURCE_BUNDLES_MAX = 64  # distinct keys kept per process (a server has one or two)
+_panel_bundle_resources = None  # Panel's own, once the patch is in
+_resource_bundles = {}  # key -> the Bundle's fields
+resource_bundle_stats = {"hits": 0, "misses": 0}
 
 
-_DESIGN_SKIP = None
+def _resources_key(resources):
+    if resources is None:
+        return None
+    return (type(resources), resources.mode, getattr(resources, "root_url", None),
+            getattr(resources, "absolute", None), getattr(resources, "notebook", None),
+            resources.minified, resources.dev, resources.version, resources.log_level,
+            tuple(resources.components), resources.base_dir, resources.root_dir,
+            resources.path_versioner)
 
 
-def _design_skip_applies():
-    global _DESIGN_SKIP
-    if _DESIGN_SKIP is None:
-        _DESIGN_SKIP = not _missing("no design lookup per value")
-    return _DESIGN_SKIP
+def _model_types(roots):
+    """The classes of every model reachable from `roots`: from their document's index when
+    they are its roots and it is up to date (no walk), else by walking their references."""
+    roots = list(roots)
+    doc = roots[0].document if roots else None
+    if (doc is not None and doc.models._freeze_count == 0
+            and {id(root) for root in roots} == {id(root) for root in doc.roots}):
+        return frozenset(type(model) for model in doc.models)
+    return frozenset(type(model) for root in roots for model in root.references())
+
+
+def _bundle_key(roots, resources, notebook, reloading, enable_mathjax):
+    """What Panel's bundle_resources reads, as a hashable key; None: do not cache."""
+    from bokeh.embed.bundle import _model_requires_mathjax
+    from bokeh.model import Model
+    from panel.config import config, panel_extension
+    from panel.io.state import state
+    from panel.reactive import ReactiveMetaBase
+
+    if config.css_files or config.js_files:  # local files are read from disk on each call
+        return None
+    if roots is None:
+        page = None
+    else:
+        page = (_model_types(roots), tuple(type(root) for root in roots),
+                tuple(_model_requires_mathjax(root) for root in roots))
+    extensions = state._extensions
+    settings = (config.raw_css, config.global_css, config.js_modules, config.design,
+                config.notifications, config.global_loading_spinner, config.loading_spinner,
+                config.loading_color, config.loading_max_height, config.npm_cdn,
+                config.lazy_resources, config.inline)
+    try:
+        return (page, bool(notebook), bool(reloading), enable_mathjax,
+                _resources_key(resources), state.rel_path, state.base_url,
+                None if extensions is None else tuple(sorted(extensions)),
+                tuple(sorted(panel_extension._loaded_extensions)),
+                tuple(sorted(ReactiveMetaBase._loaded_extensions)),
+                len(Model.model_class_reverse_map), repr(settings))
+    except TypeError:  # something unhashable: take Panel's path
+        return None
+
+
+def cached_bundle_resources(roots, resources, notebook=False, reloading=False,
+                            enable_mathjax="auto"):
+    """Panel's `bundle_resources`, answered from a per-process cache when nothing it reads
+    has changed since the same question was last asked (see above)."""
+    import copy
+
+    from panel.io import resources as panel_resources
+
+    key = _bundle_key(roots, resources, notebook, reloading, enable_mathjax)
+    fields = _resource_bundles.get(key) if key is not None else None
+    if fields is None:
+        bundle = _panel_bundle_resources(roots, resources, notebook=notebook,
+                                         reloading=reloading, enable_mathjax=enable_mathjax)
+        resource_bundle_stats["misses"] += 1
+        if key is None:
+            return bundle
+        fields = dict(js_files=bundle.js_files, js_raw=bundle.js_raw,
+                      css_files=bundle.css_files, css_raw=bundle.css_raw, hashes=bundle.hashes,
+                      js_modules=bundle.js_modules,
+                      js_module_exports=bundle.js_module_exports,
+                      resource_declarations=bundle.resource_declarations,
+                      notebook=bundle.notebook, mode=panel_resources.RESOURCE_MODE)
+        if len(_resource_bundles) >= RESOURCE_BUNDLES_MAX:
+            _resource_bundles.clear()
+        _resource_bundles[key] = copy.deepcopy(fields)
+    else:
+        resource_bundle_stats["hits"] += 1
+        panel_resources.RESOURCE_MODE = fields["mode"]  # Panel's call sets it too
+    fields = copy.deepcopy(fields)
+    fields.pop("mode")
+    return panel_resources.Bundle(**fields)
+
+
+def cache_page_resources():
+    """Answer the resources of the pages this process serves from `cached_bundle_resources`
+    (idempotent). Returns whether it is in use."""
+    global _panel_bundle_resources
+    from panel.io import server as panel_server
+
+    if panel_server.bundle_resources is cached_bundle_resources:
+        return True
+    if _missing("resources per process"):
+        return False
+    _panel_bundle_resources = panel_server.bundle_resources
+    cached_bundle_resources.__wrapped__ = _panel_bundle_resources
+    panel_server.bundle_resources = cached_bundle_resources
+    return True
+
+
+def uncache_page_resources():
+    from panel.io import server as panel_server
+
+    if panel_server.bundle_resources is cached_bundle_resources:
+        panel_server.bundle_resources = _panel_bundle_resources
+    _resource_bundles.clear()
 
 
 # ------------------------------------------------------------------ Panel's gc.collect

@@ -1,10 +1,9 @@
 """A new page builds only its first lesson; each other lesson is built when its tab opens."""
 
-import panel as pn
 import pytest
 
 from app.lessons import Backpropagation, Derivative, GradientDescent, StochasticAdaptive
-from app.main import LOADING_HTML, build_page
+from app.main import build_page, is_placeholder
 from tests.app.test_server import live_server  # noqa: F401  (a fixture)
 
 KINDS = [Derivative, GradientDescent, Backpropagation, StochasticAdaptive]
@@ -16,7 +15,7 @@ def test_a_new_page_builds_only_the_first_lesson():
     assert isinstance(lazy.lesson(0), Derivative)
     for index in (1, 2, 3):
         placeholder = lazy.tabs[index]
-        assert isinstance(placeholder, pn.pane.HTML) and placeholder.object == LOADING_HTML
+        assert is_placeholder(placeholder)
     assert lazy.tabs._names == ["Derivative", "Gradient descent", "Backpropagation",
                                 "Stochastic & adaptive"]
 
@@ -28,7 +27,7 @@ def test_opening_a_tab_builds_its_lesson_once_and_shows_it(index):
     assert lazy.is_built(index)
     lesson = lazy.lesson(index)
     assert isinstance(lesson, KINDS[index])
-    assert not isinstance(lazy.tabs[index], pn.pane.HTML)  # the placeholder is gone
+    assert not is_placeholder(lazy.tabs[index])  # the placeholder is gone
     assert lazy.tabs.active == index
     lazy.tabs.active = 0
     lazy.tabs.active = index
@@ -41,7 +40,7 @@ def test_lesson_builds_a_hidden_lesson_on_demand_without_switching_tabs():
     descent = lazy.lesson(1)
     assert isinstance(descent, GradientDescent)
     assert lazy.tabs.active == 0
-    assert not isinstance(lazy.tabs[1], pn.pane.HTML)
+    assert not is_placeholder(lazy.tabs[1])
 
 
 def test_two_pages_never_share_a_lazily_built_lesson():
@@ -78,11 +77,11 @@ def test_on_a_server_the_open_tab_is_built_when_the_page_has_loaded(unloaded_doc
     page = build_page()
     lazy = page.lessons
     assert [lazy.is_built(i) for i in range(4)] == [False] * 4
-    assert all(isinstance(lazy.tabs[i], pn.pane.HTML) for i in range(4))
+    assert all(is_placeholder(lazy.tabs[i]) for i in range(4))
     state._on_load(unloaded_document)  # what Panel does on document_ready
     assert [lazy.is_built(i) for i in range(4)] == [True, False, False, False]
     assert isinstance(lazy.lesson(0), Derivative)
-    assert not isinstance(lazy.tabs[0], pn.pane.HTML)  # the placeholder is gone
+    assert not is_placeholder(lazy.tabs[0])  # the placeholder is gone
 
 
 def test_a_page_that_never_loads_is_not_kept_alive_by_its_onload_callback(unloaded_document):

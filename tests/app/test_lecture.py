@@ -13,6 +13,7 @@ import optimizers  # noqa: E402
 from app.circuit_view import total_steps  # noqa: E402
 from app.lecture import (  # noqa: E402
     LESSON_PRESETS,
+    NO_TOOLS,
     PRESET_PROMPT,
     Lecture,
     apply,
@@ -240,7 +241,7 @@ def test_hidden_tabs_and_controls():
     descent = lecture.built("descent")
     assert not descent.race_choice.visible and not descent.lr_slider.visible
     assert not descent.lr_input.visible and descent.optimizer_select.visible
-    assert not lecture.tools.visible
+    assert not lecture.tools.visible and lecture.bar.div.css_classes == [NO_TOOLS]
     assert "hide=backprop,race,lr,tools" in lecture.share.query
 
 
@@ -248,12 +249,14 @@ def test_presentation_mode_scales_figures_and_restores_them():
     lecture, _lazy, page = lecture_page("tab=descent")
     fig = lecture.built("descent").landscape_figure
     title, width = fig.title.text_font_size, fig.renderers[-1].glyph.line_width
-    lecture.present_toggle.value = True
+    lecture.present_toggle.active = True
     assert "downhill-presenting" in page.css_classes
     assert fig.title.text_font_size == "22px" and title == "15px"
     assert fig.renderers[-1].glyph.line_width == pytest.approx(width * 1.8)
     assert "present=1" in lecture.share.query and not lecture.tools.visible
-    lecture.present_toggle.value = False
+    assert lecture.bar.div.css_classes == [NO_TOOLS]  # the share part folds away, "?" stays
+    lecture.present_toggle.active = False
+    assert lecture.bar.div.css_classes == []
     assert fig.title.text_font_size == title
     assert fig.renderers[-1].glyph.line_width == width
     assert "downhill-presenting" not in page.css_classes
@@ -261,7 +264,7 @@ def test_presentation_mode_scales_figures_and_restores_them():
 
 def test_the_present_flag_starts_in_presentation_mode():
     lecture, _lazy, page = lecture_page("present=1")
-    assert lecture.present_toggle.value and "downhill-presenting" in page.css_classes
+    assert lecture.present_toggle.active and "downhill-presenting" in page.css_classes
     assert lecture.built("derivative").slope_figure.title.text_font_size != "15px"
 
 
@@ -269,3 +272,69 @@ def test_build_page_outside_a_server_has_an_empty_link():
     page = build_page()
     assert page.lecture.link.problems == []
     assert page.lecture.share.query == ""
+
+
+def test_the_toolbar_is_one_bokeh_pane():
+    """Every Panel component costs the server ~2-4 ms on every new page: the tools, the link,
+    its buttons, the keyboard and the live status are plain Bokeh models in one Bokeh pane
+    (the bar: one Div with a data model), and the notice is on the page only when the link
+    had problems."""
+    from bokeh.document import Document
+    from bokeh.models import Button, Div, Select, Toggle
+
+    lecture = Lecture(None)
+    assert lecture.toolbar.select(pn.viewable.Viewable) == [lecture.toolbar]
+    assert isinstance(lecture.toolbar, pn.pane.Bokeh)
+    root = lecture.toolbar.get_root(Document())
+    divs = [m for m in root.select({"type": Div}) if "downhill-bar" in m.text]
+    assert divs == [lecture.bar.div] and lecture.bar.state in lecture.bar.div.tags
+    for text in ("share-link", "Copy link", "Save figure (PNG)", "live-status",
+                 "Keyboard shortcuts", "keys-overlay"):
+        assert text in lecture.bar.div.text
+    assert [m.label for m in root.select({"type": Toggle})] == ["Presentation mode"]
+    assert [m.label for m in root.select({"type": Button})] == ["Download path (CSV)"]
+    assert list(root.select({"type": Select})) == [lecture.presets]
+    bad_link = Lecture("lr=abc")
+    assert bad_link.notice in bad_link.toolbar.select(pn.viewable.Viewable)
+
+
+def test_download_sends_the_open_tabs_path_for_the_browser_to_save():
+    from bokeh.events import ButtonClick
+
+    lecture, lazy, _page = lecture_page("tab=descent&at=3")
+    state = lecture.bar.state
+    lecture.download._trigger_event(ButtonClick(lecture.download))
+    assert state.files_sent == 1 and state.file_name == "downhill-gradient-descent.csv"
+    assert state.file_text == paths_csv("descent", lecture.built("descent")).read()
+    lazy.tabs.active = 2  # a circuit has no path: lesson 2's is sent
+    lecture.download._trigger_event(ButtonClick(lecture.download))
+    assert state.files_sent == 2 and state.file_name == "downhill-gradient-descent.csv"
+
+
+def test_the_bar_carries_the_link_the_status_and_key_commands():
+    lecture, lazy, _page = lecture_page("tab=descent")
+    descent = lecture.built("descent")
+    assert lecture.bar.state.query == lecture.share.query == "tab=descent"
+    lecture.bar.state.command = "step 1"  # as the browser sets it
+    assert descent.shown == 1
+    assert lecture.bar.state.query == "tab=descent&at=1"
+    assert lecture.bar.state.status == lecture.status.text == descent.status_text()
+
+
+def test_a_served_page_installs_the_bars_browser_side_when_ready(monkeypatch):
+    """The link, copy, PNG and keys need their script in the browser: on a server the bar
+    registers it for Bokeh's document_ready, with the tab titles and buttons written in."""
+    import json
+
+    from bokeh.document import Document
+
+    from app.keyboard import BUTTONS
+
+    doc = Document()
+    context = object()
+    doc._session_context = lambda: context  # a server's document (it has a session)
+    monkeypatch.setattr(pn.state, "curdoc", doc)
+    Lecture(None)
+    (ready,) = doc.callbacks.js_event_callbacks["document_ready"]
+    assert "window.downhill_keydown" in ready.code and "copy_link" in ready.code
+    assert json.dumps(BUTTONS) in ready.code and '"Stochastic & adaptive"' in ready.code

@@ -11,7 +11,7 @@ from app.main import LESSONS, build_lessons, build_page
 def test_the_page_has_a_header_and_four_tabs_in_teaching_order():
     page = build_page()
     header, _lecture_tools, tabs = page.objects
-    assert "Downhill" in header.object and "How models learn" in header.object
+    assert "Downhill" in header.object.text and "How models learn" in header.object.text
     assert isinstance(tabs, pn.Tabs)
     assert [title for title, _lesson in LESSONS] == [
         "Derivative", "Gradient descent", "Backpropagation", "Stochastic & adaptive"]

@@ -130,42 +130,23 @@ def test_a_float_array_is_encoded_as_bokeh_encodes_it():
             assert ours["array"] == bokeh["array"]
 
 
-def test_a_value_change_skips_the_design_lookup_and_sends_what_panel_sends(monkeypatch):
-    """The lecture tools' link and live status (DesignOnlyForStylesheets): a new value reaches
-    the Bokeh model as Panel sends it (sanitized, in the model's data) without computing the
-    design's parameters; a change of stylesheets still takes Panel's path, design included."""
+def _page_bundle(bundle_resources, roots):
+    """What a page gets from `bundle_resources`: the rendered script and link tags and the
+    lazy-loading declaration."""
+    from bokeh.resources import Resources
+
+    bundle = bundle_resources(roots, Resources(mode="server", root_url="/"))
+    return (*bundle, bundle.resource_declarations, bundle.js_modules, bundle.js_module_exports)
+
+
+def _served_roots(*objects):
     import panel as pn
-    import param
     from bokeh.document import Document
-    from panel.theme.base import Design
 
-    from app.lecture import LiveStatus, ShareBar
-
-    class PanelsOwn(pn.reactive.ReactiveHTML):  # the same component without the mixin
-        text = param.String(default="")
-        _template = LiveStatus._template
-        _scripts = LiveStatus._scripts
-
-    ours, panels = LiveStatus(), PanelsOwn()
-    bar = ShareBar()
-    ours_model, panels_model = ours.get_root(Document()), panels.get_root(Document())
-    bar_model = bar.get_root(Document())
-    looked_up = []
-    original = Design.params
-    monkeypatch.setattr(Design, "params",
-                        lambda *a, **k: looked_up.append(1) or original(*a, **k))
-    for text in ("step 3 & <b>more</b>", "diverged at step 7 (loss > 1e300)", ""):
-        ours.text = text
-        bar.query = f"tab=descent&lr=0.{len(text)}"
-        assert looked_up == []
-        panels.text = text
-        assert ours_model.data.text == panels_model.data.text
-        assert bar_model.data.query  # sent (Panel's sanitizer's rendering of the query)
-        looked_up.clear()
-    ours.stylesheets = [".live-status { color: red; }"]
-    assert looked_up  # Panel's own path for stylesheets
-    assert any(".live-status { color: red; }" in str(sheet)
-               for sheet in ours_model.stylesheets)
+    doc = Document()
+    root = pn.Column(*objects).get_root(doc)
+    doc.add_root(root)
+    return doc.roots
 
 
 def test_a_destroyed_document_s_models_are_freed_without_the_collector(monkeypatch):
@@ -198,3 +179,68 @@ def test_a_destroyed_document_s_models_are_freed_without_the_collector(monkeypat
     finally:
         gc.enable()
     assert alive == []
+
+
+@pytest.fixture
+def cached_resources():
+    from panel.io import resources as panel_resources
+
+    assert upstream.cache_page_resources()
+    upstream._resource_bundles.clear()
+    yield panel_resources.bundle_resources  # Panel's own, to compare with
+    upstream.uncache_page_resources()
+
+
+def test_cached_resources_are_panels_own_and_the_second_page_is_answered_from_the_cache(
+        cached_resources):
+    import panel as pn
+    from panel.io import server as panel_server
+
+    from app.lecture import Lecture
+
+    def page():
+        lecture = Lecture(None)
+        return _served_roots(pn.pane.HTML("<b>Downhill</b>"), lecture.toolbar,
+                             pn.Tabs(("A", pn.pane.HTML("…")), ("B", pn.pane.HTML("…"))))
+
+    assert panel_server.bundle_resources is upstream.cached_bundle_resources
+    first, second = page(), page()
+    hits = upstream.resource_bundle_stats["hits"]
+    assert _page_bundle(panel_server.bundle_resources, first) == _page_bundle(
+        cached_resources, first)
+    assert _page_bundle(panel_server.bundle_resources, second) == _page_bundle(
+        cached_resources, second)
+    assert upstream.resource_bundle_stats["hits"] == hits + 1
+
+
+def test_cached_resources_follow_what_the_page_holds(cached_resources):
+    """A page with a table gets the tables bundle and one with TeX gets MathJax, whatever
+    page was answered before; and a caller adding to its bundle changes no other's."""
+    import panel as pn
+    from bokeh.models import ColumnDataSource, DataTable, Div, TableColumn
+    from bokeh.resources import Resources
+    from panel.io import server as panel_server
+
+    def table():
+        return pn.pane.Bokeh(DataTable(source=ColumnDataSource({"a": [1]}),
+                                       columns=[TableColumn(field="a")]))
+
+    pages = {
+        "plain": lambda: _served_roots(pn.pane.HTML("<b>x</b>")),
+        "table": lambda: _served_roots(pn.pane.HTML("<b>x</b>"), table()),
+        "tex": lambda: [Div(text=r"$$\frac{1}{2}$$")],
+    }
+    seen = {}
+    for name in ["plain", "table", "tex", "plain", "table", "tex"]:
+        roots = pages[name]()
+        got = _page_bundle(panel_server.bundle_resources, roots)
+        assert got == _page_bundle(cached_resources, roots)
+        seen.setdefault(name, got)
+        assert got == seen[name]
+    scripts = {name: got[0] for name, got in seen.items()}
+    assert "bokeh-tables" in scripts["table"] and "bokeh-tables" not in scripts["plain"]
+    assert "bokeh-mathjax" in scripts["tex"] and "bokeh-mathjax" not in scripts["plain"]
+    roots = pages["plain"]()
+    resources = Resources(mode="server", root_url="/")
+    panel_server.bundle_resources(roots, resources).js_raw.append("window.added = 1")
+    assert "window.added" not in panel_server.bundle_resources(roots, resources).js_raw
