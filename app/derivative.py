@@ -268,12 +268,12 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
         )
         if not defer:
             return theme.responsive(pn.Column(
-                pn.FlexBox(slope_controls, self.slope_figure, *self._error_part(), **card),
+                pn.Row(slope_controls, self.slope_figure, *self._error_part(), **card),
                 pn.layout.Divider(margin=(4, 10)),
                 *self._lower_part(),
                 sizing_mode="stretch_width",
             ))
-        first_row = pn.FlexBox(slope_controls, self.slope_figure, **card)
+        first_row = pn.Row(slope_controls, self.slope_figure, **card)
         # The divider is drawn with the first screen: a later one would ask Panel's CDN for
         # its stylesheet (Panel points it at this server only when the page is first sent).
         layout = pn.Column(first_row, pn.layout.Divider(margin=(4, 10)),
@@ -330,8 +330,8 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
             self.quiz_panel.controls,
             width=theme.CONTROLS_WIDTH + 60,
         )
-        return [pn.FlexBox(descent_controls, self.descent_figure, self.descent_readout,
-                           secant_column, **card)]
+        return [pn.Row(descent_controls, self.descent_figure, self.descent_readout,
+                        secant_column, **card)]
 
     # ---------------------------------------------------------------- lecture interface
     # (app/lesson_api.py)
