@@ -8,6 +8,7 @@ This file owns the lesson's state, widgets, readouts, layout, callbacks and lect
 (app/lesson_api.py); its figures and the difference quotients are app/derivative_figures.py.
 """
 
+import functools
 import html
 import math
 
@@ -118,6 +119,8 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
     # ------------------------------------------------------------------------ controls
 
     def _build_controls(self):
+        """The first screen's controls; those of the part below are made when first used
+        (the properties below: on a server, when that part is built)."""
         self.w_slider = answer_drags_at_once(pn.widgets.FloatSlider.from_param(
             self.param.w, label="w", step=0.01, sizing_mode="stretch_width"
         ))
@@ -126,22 +129,36 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
         self.slope_readout = pn.pane.HTML(
             sizing_mode="stretch_width", margin=(0, 10), stylesheets=[READOUT_CSS]
         )
-        self.descent_lr_slider = pn.widgets.FloatSlider.from_param(
+
+    @functools.cached_property
+    def descent_lr_slider(self):
+        return pn.widgets.FloatSlider.from_param(
             self.param.descent_lr, label="1-D learning rate η", step=0.01,
             sizing_mode="stretch_width",
         )
-        self.descent_start_slider = pn.widgets.FloatSlider.from_param(
+
+    @functools.cached_property
+    def descent_start_slider(self):
+        return pn.widgets.FloatSlider.from_param(
             self.param.descent_start, label="Start w₀", step=0.1, sizing_mode="stretch_width"
         )
-        self.descent_steps_slider = pn.widgets.IntSlider.from_param(
+
+    @functools.cached_property
+    def descent_steps_slider(self):
+        return pn.widgets.IntSlider.from_param(
             self.param.descent_steps, label="Iterations", sizing_mode="stretch_width"
         )
-        self.descent_readout = pn.pane.HTML(
-            width=230 - 2 * 10, margin=(0, 10), stylesheets=[READOUT_CSS]
-        )
-        self.secant_table = pn.pane.HTML(
-            self._secant_table_html(), margin=(0, 10), stylesheets=[READOUT_CSS]
-        )
+
+    @functools.cached_property
+    def descent_readout(self):
+        """The 1-D descent's verdict and iterates table (kept current once made)."""
+        return pn.pane.HTML(self._descent_readout_html, width=230 - 2 * 10, margin=(0, 10),
+                            stylesheets=[READOUT_CSS])
+
+    @functools.cached_property
+    def secant_table(self):
+        return pn.pane.HTML(self._secant_table_html(), margin=(0, 10),
+                            stylesheets=[READOUT_CSS])
 
     def _secant_table_html(self):
         rows = "".join(
@@ -225,7 +242,9 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
         steps = np.arange(len(ws))
         with pn.io.hold():
             self.descent_source.data = {"w": ws, "loss": losses, "step": steps}
-            self.descent_readout.object = self._descent_html(ws, losses, run.diverged_at)
+            self._descent_readout_html = self._descent_html(ws, losses, run.diverged_at)
+            if "descent_readout" in self.__dict__:  # made (see the property)
+                self.descent_readout.object = self._descent_readout_html
 
     def _descent_html(self, ws, losses, diverged_at):
         cells = "".join(

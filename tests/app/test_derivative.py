@@ -270,6 +270,22 @@ def test_the_placeholder_seen_builds_the_rest_in_its_place_with_the_current_stat
     assert lesson.revealed == 1
 
 
+def test_a_deferred_lesson_makes_the_widgets_below_only_with_their_part():
+    lesson = Derivative(defer=True)
+    below = ("descent_lr_slider", "descent_start_slider", "descent_steps_slider",
+             "descent_readout", "secant_table")
+    lesson.param.update(descent_lr=2.0, descent_steps=6)  # the readout is not made yet
+    assert not set(below) & set(vars(lesson))
+    _shown(lesson)
+    placeholder, = _placeholders(lesson)
+    placeholder.seen = True
+    assert set(below) <= set(vars(lesson))
+    assert "Diverging" in lesson.descent_readout.object  # made with the current η
+    assert lesson.descent_steps_slider.value == 6
+    lesson.descent_lr = 0.1
+    assert "After 6 steps" in lesson.descent_readout.object  # and kept current
+
+
 def test_a_deferred_lesson_becomes_the_same_lesson_as_one_built_at_once():
     deferred, eager = Derivative(defer=True), Derivative(defer=False)
     doc = _shown(deferred)
