@@ -126,9 +126,11 @@ class DerivativeFigures:
 
     def _build_slope_figure(self):
         lo, hi = self.curve.bounds
+        # Only "save": the whole curve is the picture (the secant figure is the zoomed view),
+        # and on a phone a pan tool would take the finger that scrolls the page.
         fig = self._figure("derivative-figure", "L(w) = w² with its tangent and secant",
                            theme.CURVE_FIGURE_WIDTH, theme.CURVE_FIGURE_HEIGHT,
-                           (lo, hi), (-1.2, 9.5))
+                           (lo, hi), (-1.2, 9.5), tools=("save",))
         curve = self._draw_curve(fig, self.curve, SLOPE_CURVE_W, "derivative-curve")
         self.curve_source = curve.data_source
         self.tangent_source = self._source({"w": [], "loss": []}, "tangent-line")
