@@ -37,12 +37,15 @@ from app.lesson_api import csv_number
 from app.reveal import Reveal
 
 INTRO = (
-    "The **derivative** is the slope of the loss: how fast L changes when the weight w moves a "
-    "little. Drag **w** and watch the orange tangent: where the slope is positive, a step to "
-    "the left goes downhill; where it is negative, step right; at the bottom it is zero. "
-    "A computer can also *estimate* the slope from two loss values a distance h apart — the "
-    "**numerical gradient**, which is how analytic gradients are checked."
+    "<p>The <strong>derivative</strong> is the slope of the loss: how fast L changes when the "
+    "weight w moves a little. Drag <strong>w</strong> and watch the orange tangent: where the "
+    "slope is positive, a step to the left goes downhill; where it is negative, step right; at "
+    "the bottom it is zero. A computer can also <em>estimate</em> the slope from two loss "
+    "values a distance h apart — the <strong>numerical gradient</strong>, which is how "
+    "analytic gradients are checked.</p>"
 )
+"""HTML, not Markdown: a plain HTML pane costs the server less per page (no Markdown
+rendering, no markdown.css stylesheet model)."""
 FORMULA = (
     r"$L(w) = w^2 \qquad \frac{dL}{dw} = 2w \qquad "
     r"\frac{dL}{dw} \approx \frac{L(w+h) - L(w-h)}{2h}$"
@@ -277,26 +280,25 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
         a laptop it is in view at once); then both parts are built, in one message."""
         card = dict(sizing_mode="stretch_width", margin=(4, 6))
         slope_controls = pn.Column(
-            pn.pane.Markdown(INTRO, sizing_mode="stretch_width", margin=(0, 10),
-                            styles=theme.TEXT_STYLE),
+            pn.pane.HTML(INTRO, sizing_mode="stretch_width", margin=(0, 10),
+                         styles=theme.TEXT_STYLE),
             pn.pane.LaTeX(FORMULA, styles={"font-size": "1.15em"}, margin=(0, 10)),
             self.w_slider,
             self.h_slider,
             self.slope_readout,
             width=theme.CONTROLS_WIDTH + 60,
         )
+        # The line under the first screen is the first row's border (a Divider would be three
+        # more models per page, and one that a later part must not hold: see app/reveal.py).
+        card = dict(card, stylesheets=[FIRST_ROW_CSS])
         if not defer:
             return theme.responsive(pn.Column(
                 pn.Row(slope_controls, self.slope_figure, *self._error_part(), **card),
-                pn.layout.Divider(margin=(4, 10)),
                 *self._lower_part(),
                 sizing_mode="stretch_width",
             ))
         first_row = pn.Row(slope_controls, self.slope_figure, **card)
-        # The divider is drawn with the first screen: a later one would ask Panel's CDN for
-        # its stylesheet (Panel points it at this server only when the page is first sent).
-        layout = pn.Column(first_row, pn.layout.Divider(margin=(4, 10)),
-                           sizing_mode="stretch_width")
+        layout = pn.Column(first_row, sizing_mode="stretch_width")
 
         def build_the_rest():
             beside, below = self._error_part(), self._lower_part()
@@ -403,6 +405,9 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
     def __panel__(self):
         return self._layout
 
+
+FIRST_ROW_CSS = ":host { border-bottom: 1px solid #c4c9cf; padding-bottom: 10px; }"
+"""The line between the first screen and the part below it."""
 
 READOUT_CSS = f"""
 .downhill-readout {{ font-size: 15px; line-height: 1.55; color: {theme.TEXT_COLOR}; }}

@@ -316,7 +316,9 @@ def test_presentation_mode_reaches_a_part_built_later(monkeypatch):
         placeholder.seen = True
     assert lesson.error_figure.title.text_font_size != "15px"
     assert lesson.descent_figure.title.text_font_size != "15px"
-    texts = lesson.__panel__().select(pn.pane.Markdown)
+    texts = [*lesson.__panel__().select(pn.pane.Markdown),
+             *lesson.__panel__().select(lambda o: type(o) is pn.pane.HTML
+                                        and "derivative" in str(o.object))]  # the intro
     assert len(texts) == 4
     assert all(t.stylesheets.count(PRESENT_TEXT_CSS) == 1 for t in texts)
     assert all("downhill-presenting" in t.css_classes for t in texts)
