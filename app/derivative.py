@@ -211,12 +211,12 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
                 if slope != 0 else {"x0": [], "y0": [], "x1": [], "y1": []}
             )
             self.direction_label.text = direction_sentence(slope)
-            self.error_forward_source.data = {"h": ERROR_H, "error": errors_forward}
-            self.error_central_source.data = {"h": ERROR_H, "error": errors_central}
-            self.error_current_source.data = {
+            self._keep("error_forward_source", {"h": ERROR_H, "error": errors_forward})
+            self._keep("error_central_source", {"h": ERROR_H, "error": errors_central})
+            self._keep("error_current_source", {
                 "h": [h, h], "error": [forward_now, central_now],
                 "color": [theme.FORWARD_COLOR, theme.CENTRAL_COLOR],
-            }
+            })
             self.slope_readout.object = self._slope_html(w, h, slope, numerical, error)
 
     def _slope_html(self, w, h, slope, numerical, error):
@@ -244,7 +244,7 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
         losses = run.losses
         steps = np.arange(len(ws))
         with pn.io.hold():
-            self.descent_source.data = {"w": ws, "loss": losses, "step": steps}
+            self._keep("descent_source", {"w": ws, "loss": losses, "step": steps})
             self._descent_readout_html = self._descent_html(ws, losses, run.diverged_at)
             if "descent_readout" in self.__dict__:  # made (see the property)
                 self.descent_readout.object = self._descent_readout_html

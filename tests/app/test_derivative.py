@@ -270,10 +270,12 @@ def test_the_placeholder_seen_builds_the_rest_in_its_place_with_the_current_stat
     assert lesson.revealed == 1
 
 
-def test_a_deferred_lesson_makes_the_widgets_below_only_with_their_part():
+def test_a_deferred_lesson_makes_the_widgets_and_sources_below_only_with_their_part():
     lesson = Derivative(defer=True)
     below = ("descent_lr_slider", "descent_start_slider", "descent_steps_slider",
-             "descent_readout", "secant_table")
+             "descent_readout", "secant_table", "error_forward_source",
+             "error_central_source", "error_current_source", "descent_source",
+             "secants_source")
     lesson.param.update(descent_lr=2.0, descent_steps=6)  # the readout is not made yet
     assert not set(below) & set(vars(lesson))
     _shown(lesson)
@@ -282,6 +284,7 @@ def test_a_deferred_lesson_makes_the_widgets_below_only_with_their_part():
     assert set(below) <= set(vars(lesson))
     assert "Diverging" in lesson.descent_readout.object  # made with the current η
     assert lesson.descent_steps_slider.value == 6
+    assert len(lesson.descent_source.data["w"]) == 7 and lesson.secants_source.name
     lesson.descent_lr = 0.1
     assert "After 6 steps" in lesson.descent_readout.object  # and kept current
 
