@@ -110,7 +110,6 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
         self._build_slope_figure()
         self.error_figure = self.secant_figure = self.descent_figure = None
         self._build_controls()
-        self.quiz_panel = DescentQuiz(self)
         self._update_slope()
         self._update_descent()
         self.param.watch(self._on_slope_change, ["w", "h"])
@@ -132,6 +131,12 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
         self.slope_readout = pn.pane.HTML(
             sizing_mode="stretch_width", margin=(0, 10), stylesheets=[READOUT_CSS]
         )
+
+    @functools.cached_property
+    def quiz_panel(self):
+        """The 1-D quiz (app/derivative_quiz.py), made with the part below (its toggle is
+        there); a quiz switched on before (a link) starts then."""
+        return DescentQuiz(self)
 
     @functools.cached_property
     def descent_lr_slider(self):
@@ -182,7 +187,8 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
         with pn.io.hold():
             self._update_descent()
             if {"descent_lr", "descent_start"} & {event.name for event in events}:
-                self.quiz_panel.lesson_changed()  # returns at once while the quiz is off
+                if "quiz_panel" in self.__dict__:  # made (see the property)
+                    self.quiz_panel.lesson_changed()  # returns at once while the quiz is off
 
     def _update_slope(self):
         loss = self.curve.loss

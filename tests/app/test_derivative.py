@@ -275,7 +275,7 @@ def test_a_deferred_lesson_makes_the_widgets_and_sources_below_only_with_their_p
     below = ("descent_lr_slider", "descent_start_slider", "descent_steps_slider",
              "descent_readout", "secant_table", "error_forward_source",
              "error_central_source", "error_current_source", "descent_source",
-             "secants_source")
+             "secants_source", "quiz_panel")
     lesson.param.update(descent_lr=2.0, descent_steps=6)  # the readout is not made yet
     assert not set(below) & set(vars(lesson))
     _shown(lesson)
