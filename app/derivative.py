@@ -35,6 +35,7 @@ from app.derivative_quiz import DescentQuiz
 from app.descent import fmt as status_number
 from app.lesson_api import csv_number
 from app.reveal import Reveal
+from app.upstream_patches import text_only_html
 
 INTRO = (
     "<p>The <strong>derivative</strong> is the slope of the loss: how fast L changes when the "
@@ -128,7 +129,8 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
         ))
         self.h_slider = log_slider(self, "h", "h", 1e-12, 1.0, step=0.1,
                                    sizing_mode="stretch_width")
-        self.slope_readout = pn.pane.HTML(
+        # Text-only updates (app/upstream_patches.py): it changes on every w or h drag.
+        self.slope_readout = text_only_html()(
             sizing_mode="stretch_width", margin=(0, 10), stylesheets=[READOUT_CSS]
         )
 

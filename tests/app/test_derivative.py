@@ -1,5 +1,6 @@
 """Lesson 1 without a browser: the numbers the derivative lesson puts on screen."""
 
+import html
 import math
 
 import numpy as np
@@ -325,3 +326,17 @@ def test_presentation_mode_reaches_a_part_built_later(monkeypatch):
     assert len(texts) == 4
     assert all(t.stylesheets.count(PRESENT_TEXT_CSS) == 1 for t in texts)
     assert all("downhill-presenting" in t.css_classes for t in texts)
+
+
+def test_a_w_or_h_change_sends_the_readout_its_new_text_alone():
+    """The readout changes on every drag of w or h: it is the text-only pane (app/
+    upstream_patches.py), which sends the text without recomputing the pane's other
+    properties (in-process 2.0 -> 1.4 ms of CPU per w change)."""
+    from app.upstream_patches import text_only_html
+
+    lesson = Derivative(defer=True)
+    doc = _shown(lesson)
+    assert isinstance(lesson.slope_readout, text_only_html())
+    (model, _parent), = lesson.slope_readout._models.values()
+    lesson.w = -0.5
+    assert model.document is doc and "At w = <b>-0.50</b>" in html.unescape(model.text)
