@@ -8,6 +8,7 @@ This file owns the lesson's state, widgets, readouts, layout, callbacks and lect
 (app/lesson_api.py); its figures and the difference quotients are app/derivative_figures.py.
 """
 
+import functools
 import html
 import math
 
@@ -34,14 +35,18 @@ from app.derivative_quiz import DescentQuiz
 from app.descent import fmt as status_number
 from app.lesson_api import csv_number
 from app.reveal import Reveal
+from app.upstream_patches import text_only_html
 
 INTRO = (
-    "The **derivative** is the slope of the loss: how fast L changes when the weight w moves a "
-    "little. Drag **w** and watch the orange tangent: where the slope is positive, a step to "
-    "the left goes downhill; where it is negative, step right; at the bottom it is zero. "
-    "A computer can also *estimate* the slope from two loss values a distance h apart — the "
-    "**numerical gradient**, which is how analytic gradients are checked."
+    "<p>The <strong>derivative</strong> is the slope of the loss: how fast L changes when the "
+    "weight w moves a little. Drag <strong>w</strong> and watch the orange tangent: where the "
+    "slope is positive, a step to the left goes downhill; where it is negative, step right; at "
+    "the bottom it is zero. A computer can also <em>estimate</em> the slope from two loss "
+    "values a distance h apart — the <strong>numerical gradient</strong>, which is how "
+    "analytic gradients are checked.</p>"
 )
+"""HTML, not Markdown: a plain HTML pane costs the server less per page (no Markdown
+rendering, no markdown.css stylesheet model)."""
 FORMULA = (
     r"$L(w) = w^2 \qquad \frac{dL}{dw} = 2w \qquad "
     r"\frac{dL}{dw} \approx \frac{L(w+h) - L(w-h)}{2h}$"
@@ -106,7 +111,6 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
         self._build_slope_figure()
         self.error_figure = self.secant_figure = self.descent_figure = None
         self._build_controls()
-        self.quiz_panel = DescentQuiz(self)
         self._update_slope()
         self._update_descent()
         self.param.watch(self._on_slope_change, ["w", "h"])
@@ -118,30 +122,53 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
     # ------------------------------------------------------------------------ controls
 
     def _build_controls(self):
+        """The first screen's controls; those of the part below are made when first used
+        (the properties below: on a server, when that part is built)."""
         self.w_slider = answer_drags_at_once(pn.widgets.FloatSlider.from_param(
             self.param.w, label="w", step=0.01, sizing_mode="stretch_width"
         ))
         self.h_slider = log_slider(self, "h", "h", 1e-12, 1.0, step=0.1,
                                    sizing_mode="stretch_width")
-        self.slope_readout = pn.pane.HTML(
+        # Text-only updates (app/upstream_patches.py): it changes on every w or h drag.
+        self.slope_readout = text_only_html()(
             sizing_mode="stretch_width", margin=(0, 10), stylesheets=[READOUT_CSS]
         )
-        self.descent_lr_slider = pn.widgets.FloatSlider.from_param(
+
+    @functools.cached_property
+    def quiz_panel(self):
+        """The 1-D quiz (app/derivative_quiz.py), made with the part below (its toggle is
+        there); a quiz switched on before (a link) starts then."""
+        return DescentQuiz(self)
+
+    @functools.cached_property
+    def descent_lr_slider(self):
+        return pn.widgets.FloatSlider.from_param(
             self.param.descent_lr, label="1-D learning rate η", step=0.01,
             sizing_mode="stretch_width",
         )
-        self.descent_start_slider = pn.widgets.FloatSlider.from_param(
+
+    @functools.cached_property
+    def descent_start_slider(self):
+        return pn.widgets.FloatSlider.from_param(
             self.param.descent_start, label="Start w₀", step=0.1, sizing_mode="stretch_width"
         )
-        self.descent_steps_slider = pn.widgets.IntSlider.from_param(
+
+    @functools.cached_property
+    def descent_steps_slider(self):
+        return pn.widgets.IntSlider.from_param(
             self.param.descent_steps, label="Iterations", sizing_mode="stretch_width"
         )
-        self.descent_readout = pn.pane.HTML(
-            width=230 - 2 * 10, margin=(0, 10), stylesheets=[READOUT_CSS]
-        )
-        self.secant_table = pn.pane.HTML(
-            self._secant_table_html(), margin=(0, 10), stylesheets=[READOUT_CSS]
-        )
+
+    @functools.cached_property
+    def descent_readout(self):
+        """The 1-D descent's verdict and iterates table (kept current once made)."""
+        return pn.pane.HTML(self._descent_readout_html, width=230 - 2 * 10, margin=(0, 10),
+                            stylesheets=[READOUT_CSS])
+
+    @functools.cached_property
+    def secant_table(self):
+        return pn.pane.HTML(self._secant_table_html(), margin=(0, 10),
+                            stylesheets=[READOUT_CSS])
 
     def _secant_table_html(self):
         rows = "".join(
@@ -162,7 +189,8 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
         with pn.io.hold():
             self._update_descent()
             if {"descent_lr", "descent_start"} & {event.name for event in events}:
-                self.quiz_panel.lesson_changed()  # returns at once while the quiz is off
+                if "quiz_panel" in self.__dict__:  # made (see the property)
+                    self.quiz_panel.lesson_changed()  # returns at once while the quiz is off
 
     def _update_slope(self):
         loss = self.curve.loss
@@ -191,12 +219,12 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
                 if slope != 0 else {"x0": [], "y0": [], "x1": [], "y1": []}
             )
             self.direction_label.text = direction_sentence(slope)
-            self.error_forward_source.data = {"h": ERROR_H, "error": errors_forward}
-            self.error_central_source.data = {"h": ERROR_H, "error": errors_central}
-            self.error_current_source.data = {
+            self._keep("error_forward_source", {"h": ERROR_H, "error": errors_forward})
+            self._keep("error_central_source", {"h": ERROR_H, "error": errors_central})
+            self._keep("error_current_source", {
                 "h": [h, h], "error": [forward_now, central_now],
                 "color": [theme.FORWARD_COLOR, theme.CENTRAL_COLOR],
-            }
+            })
             self.slope_readout.object = self._slope_html(w, h, slope, numerical, error)
 
     def _slope_html(self, w, h, slope, numerical, error):
@@ -224,8 +252,10 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
         losses = run.losses
         steps = np.arange(len(ws))
         with pn.io.hold():
-            self.descent_source.data = {"w": ws, "loss": losses, "step": steps}
-            self.descent_readout.object = self._descent_html(ws, losses, run.diverged_at)
+            self._keep("descent_source", {"w": ws, "loss": losses, "step": steps})
+            self._descent_readout_html = self._descent_html(ws, losses, run.diverged_at)
+            if "descent_readout" in self.__dict__:  # made (see the property)
+                self.descent_readout.object = self._descent_readout_html
 
     def _descent_html(self, ws, losses, diverged_at):
         cells = "".join(
@@ -258,26 +288,25 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
         a laptop it is in view at once); then both parts are built, in one message."""
         card = dict(sizing_mode="stretch_width", margin=(4, 6))
         slope_controls = pn.Column(
-            pn.pane.Markdown(INTRO, sizing_mode="stretch_width", margin=(0, 10),
-                            styles=theme.TEXT_STYLE),
+            pn.pane.HTML(INTRO, sizing_mode="stretch_width", margin=(0, 10),
+                         styles=theme.TEXT_STYLE),
             pn.pane.LaTeX(FORMULA, styles={"font-size": "1.15em"}, margin=(0, 10)),
             self.w_slider,
             self.h_slider,
             self.slope_readout,
             width=theme.CONTROLS_WIDTH + 60,
         )
+        # The line under the first screen is the first row's border (a Divider would be three
+        # more models per page, and one that a later part must not hold: see app/reveal.py).
+        card = dict(card, stylesheets=[FIRST_ROW_CSS])
         if not defer:
             return theme.responsive(pn.Column(
-                pn.FlexBox(slope_controls, self.slope_figure, *self._error_part(), **card),
-                pn.layout.Divider(margin=(4, 10)),
+                pn.Row(slope_controls, self.slope_figure, *self._error_part(), **card),
                 *self._lower_part(),
                 sizing_mode="stretch_width",
             ))
-        first_row = pn.FlexBox(slope_controls, self.slope_figure, **card)
-        # The divider is drawn with the first screen: a later one would ask Panel's CDN for
-        # its stylesheet (Panel points it at this server only when the page is first sent).
-        layout = pn.Column(first_row, pn.layout.Divider(margin=(4, 10)),
-                           sizing_mode="stretch_width")
+        first_row = pn.Row(slope_controls, self.slope_figure, **card)
+        layout = pn.Column(first_row, sizing_mode="stretch_width")
 
         def build_the_rest():
             beside, below = self._error_part(), self._lower_part()
@@ -330,8 +359,8 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
             self.quiz_panel.controls,
             width=theme.CONTROLS_WIDTH + 60,
         )
-        return [pn.FlexBox(descent_controls, self.descent_figure, self.descent_readout,
-                           secant_column, **card)]
+        return [pn.Row(descent_controls, self.descent_figure, self.descent_readout,
+                        secant_column, **card)]
 
     # ---------------------------------------------------------------- lecture interface
     # (app/lesson_api.py)
@@ -384,6 +413,9 @@ class Derivative(DerivativeFigures, pn.viewable.Viewer):
     def __panel__(self):
         return self._layout
 
+
+FIRST_ROW_CSS = ":host { border-bottom: 1px solid #c4c9cf; padding-bottom: 10px; }"
+"""The line between the first screen and the part below it."""
 
 READOUT_CSS = f"""
 .downhill-readout {{ font-size: 15px; line-height: 1.55; color: {theme.TEXT_COLOR}; }}

@@ -7,6 +7,7 @@ readouts and lecture interface). Also here: the difference quotients and the fix
 sample points the figures draw.
 """
 
+import functools
 
 import numpy as np
 from bokeh.core.properties import field
@@ -77,22 +78,53 @@ class DerivativeFigures:
     # ---------------------------------------------------------------- figures, built once
 
     def _build_sources(self):
-        """The named sources of the figures below the first screen, made up front: the
-        lesson keeps them current whether or not their figure is built yet (a figure built
-        when the student scrolls to it, app/reveal.py, then shows the current state)."""
-        self.error_forward_source = self._source({"h": [], "error": []}, "error-forward")
-        self.error_central_source = self._source({"h": [], "error": []}, "error-central")
-        self.error_current_source = self._source({"h": [], "error": [], "color": []},
-                                                 "error-current")
-        loss_at = float(self.curve.loss(SECANT_AT))
+        """The data of the figures below the first screen. Their named sources are made when
+        first used (the properties below: on a server, when the student scrolls to their
+        figures, app/reveal.py); until then the lesson keeps their data current here
+        (`_keep`), so a figure built later shows the current state."""
+        self._later_data = {
+            "error_forward_source": {"h": [], "error": []},
+            "error_central_source": {"h": [], "error": []},
+            "error_current_source": {"h": [], "error": [], "color": []},
+            "descent_source": {"w": [], "loss": [], "step": []},
+        }
         slopes = [float(forward_difference(self.curve.loss, SECANT_AT, h)) for h in SECANT_STEPS]
         self.secant_slopes = dict(zip(SECANT_STEPS, slopes, strict=True))
+
+    def _keep(self, attribute, data):
+        """Give the source `attribute` new data, or keep it for when the source is made."""
+        self._later_data[attribute] = data
+        if attribute in self.__dict__:  # made (functools.cached_property)
+            getattr(self, attribute).data = data
+
+    def _later_source(self, attribute, name):
+        return self._source(self._later_data[attribute], name)
+
+    @functools.cached_property
+    def error_forward_source(self):
+        return self._later_source("error_forward_source", "error-forward")
+
+    @functools.cached_property
+    def error_central_source(self):
+        return self._later_source("error_central_source", "error-central")
+
+    @functools.cached_property
+    def error_current_source(self):
+        return self._later_source("error_current_source", "error-current")
+
+    @functools.cached_property
+    def descent_source(self):
+        return self._later_source("descent_source", "descent1d-path")
+
+    @functools.cached_property
+    def secants_source(self):
+        loss_at = float(self.curve.loss(SECANT_AT))
         xs, ys = [], []
-        for slope in slopes:
+        for slope in self.secant_slopes.values():
             line_w, line_l = line_through(SECANT_AT, loss_at, slope, 0.25)
             xs.append(list(line_w))
             ys.append(list(line_l))
-        self.secants_source = self._source(
+        return self._source(
             {
                 "xs": xs,
                 "ys": ys,
@@ -101,7 +133,6 @@ class DerivativeFigures:
             },
             "secant-lines",
         )
-        self.descent_source = self._source({"w": [], "loss": [], "step": []}, "descent1d-path")
 
     def _figure(self, name, title, width, height, x_range, y_range, x_axis_label="w",
                 y_axis_label="L(w)", tools=ZOOM_TOOLS, **axis_types):
@@ -126,9 +157,11 @@ class DerivativeFigures:
 
     def _build_slope_figure(self):
         lo, hi = self.curve.bounds
+        # Only "save": the whole curve is the picture (the secant figure is the zoomed view),
+        # and on a phone a pan tool would take the finger that scrolls the page.
         fig = self._figure("derivative-figure", "L(w) = w² with its tangent and secant",
                            theme.CURVE_FIGURE_WIDTH, theme.CURVE_FIGURE_HEIGHT,
-                           (lo, hi), (-1.2, 9.5))
+                           (lo, hi), (-1.2, 9.5), tools=("save",))
         curve = self._draw_curve(fig, self.curve, SLOPE_CURVE_W, "derivative-curve")
         self.curve_source = curve.data_source
         self.tangent_source = self._source({"w": [], "loss": []}, "tangent-line")

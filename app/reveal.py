@@ -12,8 +12,8 @@ once (`on_server()` says which).
 
 A part put on the page later keeps the stylesheet links it was built with: Panel points its
 own stylesheets at this server (instead of its CDN) only when a page is first sent, so a part
-holds nothing that links one (a `pn.layout.Divider` does; lesson 1 draws its divider with the
-first screen). tests/ui/test_derivative.py fails on any request outside the server.
+holds nothing that links one (a `pn.layout.Divider` does; lesson 1's line under its first
+screen is a CSS border). tests/ui/test_derivative.py fails on any request outside the server.
 """
 
 import panel as pn

@@ -110,6 +110,14 @@ RELIES_ON = (
     Private("panel.reactive:ReactiveMetaBase._loaded_extensions", None,
             "resources per process"),
     Private("panel.io.state:state._extensions_", None, "resources per process"),
+    Private("bokeh.core.property.descriptors:PropertyDescriptor.__set__",
+            "(self, obj: 'HasProps', value: 'T', *, setter: 'Setter | None' = None) -> 'None'",
+            "cheaper defaults"),
+    Private("bokeh.core.property.descriptors:PropertyDescriptor._set",
+            "(self, obj: 'HasProps', old: 'Any', value: 'Any', *, "
+            "hint: 'DocumentPatchedEvent | None' = None, setter: 'Setter | None' = None) "
+            "-> 'None'", "cheaper defaults"),
+    Private("bokeh.core.has_props:HasProps._initialized", None, "cheaper defaults"),
 )
 
 
@@ -718,6 +726,19 @@ def set_debounce(widget, milliseconds):
 # Models with theme values (`__themed_values__`) always take Bokeh's own path. On lesson 1
 # (build, Panel's models, document, serialization) ~13 % less CPU in-process.
 #
+# And it makes no default only to throw it away. `PropertyDescriptor.__set__` reads the old
+# value first (to compare, and for the change event). In a model's `__init__` every keyword
+# argument is set that way, so for each one passed the property's default is computed, and
+# when that default is a new model (an `InstanceDefault`: a plot's toolbar, title, ranges and
+# scales, a renderer's view, a source's selection, an axis's ticker ...), Bokeh builds it, with
+# its own defaults, and drops it a moment later. Lesson 1's curve figure (48 models) built 84
+# to keep 48. Ours: while a model is being initialised, a property not yet set whose default is
+# an `InstanceDefault` (and no theme value) is set without computing that default. Nothing can
+# tell: a fresh model never equals the value passed (models compare by identity), so Bokeh
+# would have set it too, and a model in construction has no document and no callbacks to see
+# the old value. On lesson 1's first screen (build, Panel's models, document, serialization)
+# ~14 % less CPU in-process (tests/app/test_speedups.py: the same documents, fewer models).
+#
 # Installed only on the Bokeh version it was checked against.
 # To drop: delete this block, its RELIES_ON entries and the install_speedups() call in
 # app/server.py; tests/app/test_speedups.py goes with it.
@@ -787,9 +808,41 @@ def _get_default(self, obj):
 
 _get_default.__wrapped__ = _bokeh_get_default
 
+_bokeh_set = PropertyDescriptor.__set__
+_fresh_defaults = {}  # (model class, property name) -> whether its default is a new model
+_NO_VALUE_YET = object()  # the "old" value of a property whose fresh default was not made
+
+
+def _default_is_a_new_model(descriptor, obj):
+    key = (obj.__class__, descriptor.name)
+    fresh = _fresh_defaults.get(key)
+    if fresh is None:
+        from bokeh.core.property.instance import InstanceDefault
+
+        overrides = obj._overridden_defaults()
+        default = (overrides[descriptor.name] if descriptor.name in overrides
+                   else descriptor.property._default)
+        fresh = _fresh_defaults[key] = isinstance(default, InstanceDefault)
+    return fresh
+
+
+def _set(self, obj, value, *, setter=None):
+    """PropertyDescriptor.__set__ without building a default model only to replace it in
+    `__init__` (see the module's docstring)."""
+    if (not obj._initialized and getattr(obj, "__themed_values__", None) is None
+            and hasattr(obj, "_property_values") and self.name not in obj._property_values
+            and _default_is_a_new_model(self, obj)):
+        value = self.property.prepare_value(obj, self.name, value)
+        self._set(obj, _NO_VALUE_YET, value, setter=setter)
+        return
+    _bokeh_set(self, obj, value, setter=setter)
+
+
+_set.__wrapped__ = _bokeh_set
+
 
 def speedups_apply():
-    """Whether the installed Bokeh still has the two functions replaced, as written against."""
+    """Whether the installed Bokeh still has the three functions replaced, as written against."""
     return not check_upstream("cheaper defaults")
 
 
@@ -800,14 +853,17 @@ def install_speedups():
         return False
     HasProps.query_properties_with_values = query_properties_with_values
     PropertyDescriptor._get_default = _get_default
+    PropertyDescriptor.__set__ = _set
     return True
 
 
 def uninstall_speedups():
     HasProps.query_properties_with_values = _bokeh_query
     PropertyDescriptor._get_default = _bokeh_get_default
+    PropertyDescriptor.__set__ = _bokeh_set
 
 
 def speedups_installed():
     return (HasProps.query_properties_with_values is query_properties_with_values
-            and PropertyDescriptor._get_default is _get_default)
+            and PropertyDescriptor._get_default is _get_default
+            and PropertyDescriptor.__set__ is _set)

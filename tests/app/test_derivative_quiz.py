@@ -278,6 +278,18 @@ def test_a_deferred_lesson_builds_the_quiz_with_the_part_below():
     assert panel.guess(0.6).points == pytest.approx(1.0)
 
 
+def test_a_quiz_switched_on_before_the_part_below_is_built_starts_with_it():
+    lesson = Derivative(defer=True)
+    doc = _shown(lesson)
+    lesson.apply_settings({"quiz": True})  # a link's settings, the student has not scrolled
+    assert "quiz_panel" not in vars(lesson) and not _quiz_names(doc)
+    for placeholder in lesson.__panel__().select(lambda o: type(o).__name__ == "Reveal"):
+        placeholder.seen = True
+    assert {"quiz1-score", "quiz1-guess", "quiz1-path"} <= _quiz_names(doc)
+    assert lesson.quiz_panel.score.visible and not lesson.descent_readout.visible
+    assert lesson.quiz_panel.guess(0.6).points == pytest.approx(1.0)
+
+
 def test_presentation_mode_reaches_the_quiz_built_later():
     from app.lecture import Lecture
     from app.presenting import PRESENT_TEXT_CSS
