@@ -2,7 +2,8 @@
 
 KINDS: "app" (the real `downhill` command), "panel" (no-op Panel baseline) and "bokeh"
 (pure-Bokeh baseline), the last two through benchmarks/serve_baseline.py with the same server
-start-up as the app.
+start-up as the app; and "panel-stock" (the same no-op Panel page on Panel as it ships, none of
+the app's start-up: only the session-cost ratio uses it).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 KINDS = ("app", "panel", "bokeh")
+STOCK = "panel-stock"
 
 
 def free_port():

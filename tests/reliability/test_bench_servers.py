@@ -7,10 +7,10 @@ import urllib.request
 import psutil
 import pytest
 
-from benchmarks.servers import KINDS, Server
+from benchmarks.servers import KINDS, STOCK, Server
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", [*KINDS, STOCK])
 def test_each_benchmark_server_answers_liveness_and_its_page_then_stops(kind):
     with Server(kind) as server:
         with urllib.request.urlopen(server.url + "liveness", timeout=30) as reply:
