@@ -17,6 +17,7 @@ from bokeh.core.properties import Int, String
 from bokeh.events import ButtonClick
 from bokeh.model import DataModel
 from bokeh.models import Button, CustomJS, Div, Row, Select, Toggle
+from panel.io.document import unlocked
 
 from app import keyboard, lesson_api, presenting, theme
 from app.lessons import LESSONS
@@ -274,7 +275,7 @@ class LectureBar:
 
     @query.setter
     def query(self, value):
-        self.state.query = value
+        self._write(query=value)
 
     @property
     def text(self):
@@ -283,7 +284,7 @@ class LectureBar:
 
     @text.setter
     def text(self, value):
-        self.state.status = value
+        self._write(status=value)
 
     @property
     def command(self):
@@ -291,7 +292,17 @@ class LectureBar:
 
     @command.setter
     def command(self, value):
-        self.state.command = value
+        self._write(command=value)
+
+    def _write(self, **values):
+        """Set the bar's data the way Panel sets its own models: inside `unlocked()`. A Panel
+        callback may run outside Bokeh's document lock once Panel has sent its own changes
+        (e.g. lesson 3's new input sliders, then the link they change); a bare Bokeh write
+        there is refused by Bokeh's session ("_pending_writes should be non-None") and the
+        lesson stops answering. Inside `unlocked()` Panel holds the change and sends it, or
+        lets Bokeh send it under the lock, as it does for every Panel component."""
+        with unlocked():
+            self.state.update(**values)
 
     def on_command(self, callback):
         """Call `callback(command)` for every key command ("step 3", "back 7", ...)."""
@@ -299,7 +310,7 @@ class LectureBar:
 
     def send_file(self, name, text):
         """Have the browser save `text` as a file called `name`."""
-        self.state.update(file_name=name, file_text=text, files_sent=self.state.files_sent + 1)
+        self._write(file_name=name, file_text=text, files_sent=self.state.files_sent + 1)
 
     def show_tools(self, shown):
         """Show or fold away the share part (with the other tools); the "?" stays."""
