@@ -4,6 +4,7 @@ Where chromium cannot be had (a laptop without root) these tests are skipped lou
 with DOWNHILL_REQUIRE_BROWSER=1 (set by .ci/run) a missing browser is a failure instead.
 """
 
+import contextlib
 import os
 import shutil
 import socket
@@ -151,6 +152,27 @@ class PageRecorder:
     def __init__(self):
         self.console_errors = []
         self.external_requests = []
+
+
+PHONE = dict(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+             device_scale_factor=3)
+"""A student's phone: 390×844 CSS px, touch, device scale 3."""
+
+
+@contextlib.contextmanager
+def phone_page(browser, server_url):
+    """A page in a fresh phone context (PHONE), closed afterwards: (page, errors, outside),
+    the page's errors and the requests it made to anywhere but the server."""
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    errors, outside = [], []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: r.url.startswith((server_url, "blob:", "data:"))
+            or outside.append(r.url))
+    try:
+        yield page, errors, outside
+    finally:
+        context.close()
 
 
 @pytest.fixture

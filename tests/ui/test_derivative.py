@@ -5,6 +5,7 @@ import math
 from tests.ui.conftest import (
     model_property,
     open_page,
+    phone_page,
     set_widget_value,
     wait_for_data,
     wait_for_models,
@@ -55,14 +56,7 @@ BELOW = ["error-figure", "descent1d-figure", "descent1d-path", "secant-figure", 
 
 def test_on_a_phone_the_parts_below_the_first_screen_arrive_when_scrolled_to(browser,
                                                                             server_url):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
-                                  has_touch=True, device_scale_factor=3)
-    page = context.new_page()
-    errors, outside = [], []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("request", lambda r: r.url.startswith((server_url, "blob:", "data:"))
-            or outside.append(r.url))
-    try:
+    with phone_page(browser, server_url) as (page, errors, outside):
         page.goto(server_url)
         wait_for_models(page, ["derivative-figure", "tangent-line", "direction-label"],
                         scroll=False)
@@ -85,8 +79,6 @@ def test_on_a_phone_the_parts_below_the_first_screen_arrive_when_scrolled_to(bro
         iterates = model_property(page, "descent1d-path", "data")["w"]
         assert [round(w, 12) for w in iterates[:3]] == [0.0, 0.6, 1.08]
         assert errors == [] and outside == []
-    finally:
-        context.close()
 
 
 def test_on_a_laptop_the_error_plot_beside_the_curve_arrives_without_scrolling(page,

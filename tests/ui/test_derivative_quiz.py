@@ -6,11 +6,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.ui.conftest import model_property, wait_for_data, wait_for_models
+from tests.ui.conftest import model_property, phone_page, wait_for_data, wait_for_models
 
 QUIZ_MODELS = ["descent1d-figure", "quiz1-score", "quiz1-guess"]
-PHONE = dict(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
-             device_scale_factor=3)
 
 
 def score_text(page):
@@ -92,13 +90,7 @@ def test_tick_the_quiz_click_a_guess_and_read_the_score(page, server_url):
 
 
 def test_a_quiz1_link_plays_a_round_with_a_finger_on_a_phone(browser, server_url):
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    errors, outside = [], []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("request", lambda r: r.url.startswith((server_url, "blob:", "data:"))
-            or outside.append(r.url))
-    try:
+    with phone_page(browser, server_url) as (page, errors, outside):
         page.goto(f"{server_url}?tab=derivative&quiz1=1")
         wait_for_models(page, QUIZ_MODELS)  # scrolls to the part below, as a thumb would
         wait_for_score(page, "Tap the chart")
@@ -119,5 +111,3 @@ def test_a_quiz1_link_plays_a_round_with_a_finger_on_a_phone(browser, server_url
         }""")
         assert size >= 14
         assert errors == [] and outside == []
-    finally:
-        context.close()

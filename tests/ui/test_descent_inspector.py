@@ -7,10 +7,7 @@ import re
 
 import pytest
 
-from tests.ui.conftest import model_property, wait_for_data, wait_for_models
-
-PHONE = dict(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
-             device_scale_factor=3)
+from tests.ui.conftest import PHONE, model_property, wait_for_data, wait_for_models
 
 
 @pytest.fixture

@@ -11,10 +11,7 @@ from playwright.sync_api import expect
 import landscapes
 import optimizers
 from app.inspector import value_text
-from tests.ui.conftest import free_port, start_server, stop_server, wait_for_models
-
-PHONE = dict(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
-             device_scale_factor=3)
+from tests.ui.conftest import PHONE, free_port, start_server, stop_server, wait_for_models
 
 
 @pytest.fixture(scope="module")

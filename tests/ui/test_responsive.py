@@ -4,10 +4,8 @@ x/y scale (a circle stays a circle) and a finger tap moves the start."""
 
 import pytest
 
-from tests.ui.conftest import model_property, wait_for_data, wait_for_models
+from tests.ui.conftest import PHONE, model_property, wait_for_data, wait_for_models
 
-PHONE = dict(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
-             device_scale_factor=3)
 PROJECTOR = dict(viewport={"width": 1024, "height": 768})
 DEVICES = {"phone": (PHONE, ""), "projector": (PROJECTOR, "&present=1")}
 MAIN_FIGURES = {"derivative": "derivative-figure", "descent": "landscape-figure",
